@@ -1,0 +1,1 @@
+"""Adapters at the edge: database, payer connections, queue."""

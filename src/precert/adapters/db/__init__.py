@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 persistence: one code path for SQLite and PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Payer gateways (FHIR PAS, X12 278 over HTTP) and the SQL store of payer connections."""

@@ -1,0 +1,1 @@
+"""Codecs between wire formats (FHIR, X12) and domain objects; pure, no I/O."""

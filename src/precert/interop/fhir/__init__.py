@@ -1,0 +1,1 @@
+"""FHIR R4 codecs: Da Vinci PAS, CRD, eligibility."""

@@ -1,0 +1,886 @@
+"""Reading X12: delimiters, envelopes, control checks, loop trees, element validation.
+
+``parse`` never raises for bad input: it returns a ``Document`` whose
+``problems()`` list every ``X12Error`` found, so one pass yields a complete
+999. ``parse_strict`` raises one ``X12Error`` carrying them all instead.
+
+Speed comes from doing each piece of work once: the text is split on the
+segment terminator in one call, each segment on the element separator once,
+components and repetitions only for composite or repeating elements, and the
+loop placement is a dictionary lookup per segment against precomputed
+grammar tables (no regular expressions per segment).
+
+Tolerance (see docs/x12.md): a UTF-8 byte order mark, whitespace or line
+breaks around segment terminators, an ISA12 of 00401 on 5010 content, a GS08
+that disagrees with ST03, and the pre-addenda X279/X231 conventions are
+accepted with a warning. Everything else the TR3s forbid is an error.
+"""
+
+from __future__ import annotations
+
+import gc
+
+from precert.interop.x12 import codes as x12codes
+from precert.interop.x12.errors import Level, Severity, X12Error, element_error, segment_error
+from precert.interop.x12.grammar import GRAMMARS, Grammar, LoopSpec
+from precert.interop.x12.model import (
+    Delimiters,
+    Document,
+    FunctionalGroup,
+    Interchange,
+    Loop,
+    Segment,
+    TransactionSet,
+)
+from precert.interop.x12.segments import (
+    ACCEPTS,
+    SEGMENT_SPECS,
+    check_segment,
+    explain_segment,
+    valid_date,
+)
+
+_WHITESPACE = " \t\r\n"
+_ISA_LENGTH = 106
+# A pathological input (fuzzing, a wrong file) could produce one error per
+# element; past this many per transaction set the rest add nothing to a 999.
+MAX_ERRORS_PER_SET = 200
+_HL_LEVELS = SEGMENT_SPECS["HL"].elements[2].codes or frozenset()
+_NONE: frozenset[str] = frozenset()
+
+
+def _interchange_error(message: str, code: str, severity: Severity = Severity.ERROR) -> X12Error:
+    return X12Error(
+        message, level=Level.INTERCHANGE, interchange_code=code, severity=severity, segment_id="ISA"
+    )
+
+
+def _decode(data: str | bytes) -> str:
+    if isinstance(data, bytes):
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            # X12 is ASCII-based; latin-1 maps every byte, so the codec can still
+            # report where the unexpected characters are instead of refusing the file.
+            return data.decode("latin-1")
+    return data
+
+
+def read_delimiters(isa: str) -> tuple[Delimiters | None, list[X12Error]]:
+    """The delimiters an ISA segment declares (``isa`` starts at ``ISA``), or the problems."""
+    problems: list[X12Error] = []
+    if len(isa) < 4 or not isa.startswith("ISA"):
+        return None, [_interchange_error("the input does not start with an ISA segment", "022")]
+    element = isa[3]
+    if element.isalnum() or element in _WHITESPACE:
+        return None, [_interchange_error(f"invalid element separator {element!r}", "026")]
+    # ISA16 follows the 16th element separator; the segment terminator follows it.
+    at = 3
+    for _ in range(15):
+        at = isa.find(element, at + 1)
+        if at < 0:
+            return None, [_interchange_error("the ISA segment is truncated", "023")]
+    if at + 2 >= len(isa):
+        return None, [_interchange_error("the ISA segment is truncated", "023")]
+    component = isa[at + 1]
+    terminator = isa[at + 2]
+    fields = isa[: at + 1].split(element)
+    repetition = fields[11] if len(fields) > 11 else ""
+    version = fields[12] if len(fields) > 12 else ""
+    if version < "00402" or len(repetition) != 1 or repetition.isalnum():
+        # Before 00402 ISA11 was the standards identifier ("U"), not a separator.
+        repetition = ""
+    if component.isalnum() or component in (element, terminator) or component in _WHITESPACE:
+        return None, [_interchange_error(f"invalid component separator {component!r}", "027")]
+    if terminator.isalnum() or terminator == element:
+        return None, [_interchange_error(f"invalid segment terminator {terminator!r}", "004")]
+    if at + 3 != _ISA_LENGTH:
+        problems.append(
+            _interchange_error(
+                f"the ISA segment is {at + 3} characters long, not {_ISA_LENGTH}", "022"
+            )
+        )
+    return Delimiters(element, component, repetition, terminator), problems
+
+
+def parse(data: str | bytes) -> Document:
+    """Read every interchange in ``data``; collect all problems rather than stopping."""
+    # Parsing allocates many small objects and creates no reference cycles (loops hold
+    # only their children), so the cyclic garbage collector's passes are pure overhead
+    # here, about a third of the run time on large batches.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(data)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse(data: str | bytes) -> Document:
+    document = Document()
+    text = _decode(data)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.lstrip(_WHITESPACE)
+    delimiters, problems = read_delimiters(text)
+    document.errors.extend(problems)
+    if delimiters is None:
+        return document
+    terminator = delimiters.segment
+    raw = text.split(terminator)
+    strip_set = "".join(c for c in _WHITESPACE if c not in (delimiters.element, terminator))
+    if any(c in text for c in "\r\n\t") or (terminator + " ") in text:
+        raw = [s.strip(strip_set) for s in raw]
+    segments = [s for s in raw if s]
+    _read_interchanges(segments, delimiters, document)
+    return document
+
+
+def parse_strict(data: str | bytes) -> Document:
+    """Like ``parse`` but raise one ``X12Error`` (carrying all of them) on any error."""
+    document = parse(data)
+    document.raise_for_errors()
+    return document
+
+
+def _read_interchanges(raw: list[str], first: Delimiters, document: Document) -> None:
+    count = len(raw)
+    i = 0
+    while i < count:
+        text = raw[i]
+        if not text.startswith("ISA"):
+            document.errors.append(
+                _interchange_error(f"expected an ISA segment, found {text[:3]!r}", "022")
+            )
+            i += 1
+            while i < count and not raw[i].startswith("ISA"):
+                i += 1
+            continue
+        delimiters, problems = read_delimiters(text + first.segment)
+        if delimiters is None or delimiters.segment != first.segment:
+            document.errors.extend(
+                problems
+                or [_interchange_error("an interchange uses a different segment terminator", "004")]
+            )
+            return
+        interchange = Interchange(text.split(delimiters.element), delimiters)
+        interchange.errors.extend(problems)
+        _check_isa(interchange)
+        document.interchanges.append(interchange)
+        i = _read_groups(raw, i + 1, interchange)
+
+
+def _check_isa(interchange: Interchange) -> None:
+    header = interchange.header
+    errors = interchange.errors
+    if len(header) != 17:
+        errors.append(_interchange_error(f"ISA has {len(header) - 1} elements, not 16", "022"))
+        return
+    version = header[12]
+    if version != "00501":
+        if len(version) == 5 and version.isdigit() and "00200" <= version <= "00501":
+            errors.append(
+                _interchange_error(
+                    f"ISA12 is {version}; the interchange is read as 00501 (same ISA layout)",
+                    "017",
+                    Severity.WARNING,
+                )
+            )
+        else:
+            errors.append(_interchange_error(f"ISA12 {version!r} is not supported", "017"))
+    if not (len(header[9]) == 6 and header[9].isdigit() and valid_date("20" + header[9])):
+        errors.append(_interchange_error(f"ISA09 {header[9]!r} is not a YYMMDD date", "014"))
+    if not (len(header[13]) == 9 and header[13].isdigit()):
+        errors.append(_interchange_error(f"ISA13 {header[13]!r} is not 9 digits", "018"))
+    if header[15] not in ("P", "T"):
+        errors.append(_interchange_error(f"ISA15 {header[15]!r} is not P or T", "020"))
+
+
+def _read_groups(raw: list[str], i: int, interchange: Interchange) -> int:
+    separator = interchange.delimiters.element
+    count = len(raw)
+    groups = 0
+    while i < count:
+        elements = raw[i].split(separator)
+        sid = elements[0]
+        if sid == "GS":
+            group = FunctionalGroup(elements)
+            interchange.groups.append(group)
+            groups += 1
+            i = _read_transactions(raw, i + 1, interchange, group)
+        elif sid == "IEA":
+            trailer_count = elements[1] if len(elements) > 1 else ""
+            trailer_control = elements[2] if len(elements) > 2 else ""
+            if trailer_control != interchange.control_number:
+                interchange.errors.append(
+                    _interchange_error(
+                        f"IEA02 {trailer_control!r} does not match ISA13 "
+                        f"{interchange.control_number!r}",
+                        "001",
+                    )
+                )
+            if trailer_count != str(groups):
+                interchange.errors.append(
+                    _interchange_error(
+                        f"IEA01 says {trailer_count!r} functional groups, found {groups}", "021"
+                    )
+                )
+            return i + 1
+        elif sid == "ISA":
+            break
+        else:
+            interchange.errors.append(
+                _interchange_error(f"segment {sid!r} is outside any functional group", "024")
+            )
+            i += 1
+    interchange.errors.append(_interchange_error("the IEA trailer is missing", "023"))
+    return i
+
+
+def _group_error(
+    group: FunctionalGroup, message: str, code: str, severity: Severity = Severity.ERROR
+) -> None:
+    group.errors.append(
+        X12Error(
+            message,
+            level=Level.GROUP,
+            segment_id="GS",
+            group_code=code,
+            control_number=group.control_number,
+            severity=severity,
+        )
+    )
+
+
+def _read_transactions(
+    raw: list[str], i: int, interchange: Interchange, group: FunctionalGroup
+) -> int:
+    delimiters = interchange.delimiters
+    separator = delimiters.element
+    count = len(raw)
+    if group.functional_id not in x12codes.FUNCTIONAL_IDS.values():
+        _group_error(
+            group,
+            f"GS01 functional identifier {group.functional_id!r} is not "
+            "supported (HI, HS, HB or FA)",
+            "1",
+        )
+    seen_controls: set[str] = set()
+    while i < count:
+        elements = raw[i].split(separator)
+        sid = elements[0]
+        if sid == "ST":
+            body = [elements]
+            i += 1
+            closed = False
+            while i < count:
+                seg = raw[i].split(separator)
+                head = seg[0]
+                if head in ("ST", "GE", "GS", "IEA", "ISA"):
+                    break
+                body.append(seg)
+                i += 1
+                if head == "SE":
+                    closed = True
+                    break
+            transaction = parse_transaction(body, delimiters, closed)
+            if transaction.control_number in seen_controls:
+                transaction.errors.append(
+                    _set_error(
+                        transaction, "ST02 control number is not unique within the group", "23"
+                    )
+                )
+            seen_controls.add(transaction.control_number)
+            _check_group_fit(group, transaction)
+            group.transactions.append(transaction)
+        elif sid == "GE":
+            trailer_count = elements[1] if len(elements) > 1 else ""
+            trailer_control = elements[2] if len(elements) > 2 else ""
+            if trailer_control != group.control_number:
+                _group_error(
+                    group,
+                    f"GE02 {trailer_control!r} does not match GS06 {group.control_number!r}",
+                    "4",
+                )
+            if trailer_count != str(len(group.transactions)):
+                _group_error(
+                    group,
+                    f"GE01 says {trailer_count!r} transaction sets, found "
+                    f"{len(group.transactions)}",
+                    "5",
+                )
+            return i + 1
+        elif sid in ("GS", "IEA", "ISA"):
+            break
+        else:
+            _group_error(group, f"segment {sid!r} is outside any transaction set", "3")
+            i += 1
+    _group_error(group, "the GE trailer is missing", "3")
+    return i
+
+
+def _check_group_fit(group: FunctionalGroup, transaction: TransactionSet) -> None:
+    expected = x12codes.FUNCTIONAL_IDS.get(transaction.set_id)
+    if (
+        expected
+        and group.functional_id in x12codes.FUNCTIONAL_IDS.values()
+        and group.functional_id != expected
+    ):
+        transaction.errors.append(
+            _set_error(
+                transaction,
+                f"a {transaction.set_id} belongs in a GS01 {expected} group, not "
+                f"{group.functional_id}",
+                "18",
+            )
+        )
+    if group.version and transaction.convention and group.version != transaction.convention:
+        transaction.errors.append(
+            _set_error(
+                transaction,
+                f"GS08 {group.version} differs from ST03 {transaction.convention}; ST03 governs",
+                "",
+                Severity.WARNING,
+            )
+        )
+
+
+def _set_error(
+    transaction: TransactionSet, message: str, code: str, severity: Severity = Severity.ERROR
+) -> X12Error:
+    return X12Error(
+        message,
+        level=Level.TRANSACTION,
+        set_code=code,
+        severity=severity,
+        segment_id="ST",
+        position=1,
+        set_id=transaction.set_id,
+        control_number=transaction.control_number,
+    )
+
+
+def parse_transaction(
+    body: list[list[str]], delimiters: Delimiters, closed: bool = True
+) -> TransactionSet:
+    """Build and validate one transaction set from its split segments (ST first)."""
+    header = body[0]
+    set_id = header[1] if len(header) > 1 else ""
+    control = header[2] if len(header) > 2 else ""
+    convention = header[3] if len(header) > 3 else ""
+    transaction = TransactionSet(set_id, control, convention, delimiters)
+    transaction.segment_count = len(body)
+    errors = transaction.errors
+    grammar = GRAMMARS.get(set_id)
+    check_segment(
+        header, SEGMENT_SPECS["ST"], delimiters.component, delimiters.repetition, 1, "", errors
+    )
+    if grammar is None:
+        errors.append(_set_error(transaction, f"transaction set {set_id!r} is not supported", "1"))
+        transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]
+        return transaction
+    _check_convention(transaction)
+    if closed:
+        trailer = body[-1]
+        stated = trailer[1] if len(trailer) > 1 else ""
+        if stated != str(len(body)):
+            errors.append(
+                _set_error(
+                    transaction, f"SE01 says {stated!r} segments, the set has {len(body)}", "4"
+                )
+            )
+        trailer_control = trailer[2] if len(trailer) > 2 else ""
+        if trailer_control != control:
+            errors.append(
+                _set_error(
+                    transaction, f"SE02 {trailer_control!r} does not match ST02 {control!r}", "3"
+                )
+            )
+        content = body[1:-1]
+    else:
+        errors.append(_set_error(transaction, "the SE trailer is missing", "2"))
+        content = body[1:]
+    _LoopBuilder(transaction, grammar, delimiters).build(content)
+    if any(e.level in (Level.SEGMENT, Level.ELEMENT) and e.is_error for e in errors):
+        errors.append(_set_error(transaction, "one or more segments are in error", "5"))
+    return transaction
+
+
+def _check_convention(transaction: TransactionSet) -> None:
+    expected = x12codes.CONVENTIONS[transaction.set_id]
+    convention = transaction.convention
+    if not convention:
+        transaction.errors.append(
+            element_error(
+                "ST03 (implementation convention reference) is required",
+                "1",
+                segment_id="ST",
+                position=1,
+                loop="",
+                element=3,
+            )
+        )
+    elif convention != expected:
+        tolerated = x12codes.TOLERATED_CONVENTIONS.get(transaction.set_id, frozenset())
+        if convention in tolerated:
+            transaction.errors.append(
+                _set_error(
+                    transaction, f"ST03 {convention} is read as {expected}", "", Severity.WARNING
+                )
+            )
+        else:
+            transaction.errors.append(
+                _set_error(
+                    transaction,
+                    f"implementation convention {convention!r} is not supported "
+                    f"(expected {expected})",
+                    "I6",
+                )
+            )
+
+
+class _LoopBuilder:
+    """Places each segment in its loop and validates it; one instance per transaction set.
+
+    The per-segment loop in ``build`` is the codec's hot path. It keeps the innermost
+    open loop in local variables (its member table, counts and ``append``) and refreshes
+    them only when a segment opens, closes or leaves a loop, so the common case, one more
+    member of the current loop, costs two dictionary lookups and a generated validator
+    call. Everything unusual (loop changes, HL, restricted codes, errors) goes through
+    the slower methods below, which carry the detailed messages.
+    """
+
+    __slots__ = (
+        "component",
+        "errors",
+        "grammar",
+        "hl_ids",
+        "parents_seen",
+        "repetition",
+        "root",
+        "set_id",
+        "stack",
+        "transaction",
+    )
+
+    def __init__(
+        self, transaction: TransactionSet, grammar: Grammar, delimiters: Delimiters
+    ) -> None:
+        self.transaction = transaction
+        self.grammar = grammar
+        self.set_id = grammar.set_id
+        self.errors = transaction.errors
+        self.component = delimiters.component
+        self.repetition = delimiters.repetition
+        self.root = transaction.root
+        # The open loops, innermost last: (spec, loop, segment counts).
+        self.stack: list[tuple[LoopSpec, Loop, dict[str, int]]] = [(grammar.header, self.root, {})]
+        # HL01 -> (level code, loop) for parent lookup.
+        self.hl_ids: dict[str, tuple[str, Loop, Segment]] = {}
+        # The loops (by identity) some later HL sits under, recorded while placing HLs so
+        # the HL04 check needs no walk over every loop's children.
+        self.parents_seen: set[int] = set()
+
+    def build(self, content: list[list[str]]) -> None:
+        errors = self.errors
+        accepts_by_id = ACCEPTS
+        component = self.component
+        repetition = self.repetition
+        hierarchical = bool(self.grammar.levels)
+        stack = self.stack
+        spec, loop, counts = stack[-1]
+        members, watched, opens, append, loop_id = (
+            spec.members,
+            spec.watched,
+            spec.opens,
+            loop.segments.append,
+            spec.loop_id,
+        )
+        position = 1
+        for elements in content:
+            position += 1
+            if len(errors) > MAX_ERRORS_PER_SET:
+                break
+            segment = Segment(elements, position)
+            sid = elements[0]
+            limit = members.get(sid)
+            if limit is not None:
+                # The common case: one more member of the innermost open loop.
+                used = counts.get(sid, 0) + 1
+                counts[sid] = used
+                append(segment)
+                placed = loop_id
+                if used > limit or sid in watched:
+                    self._after_append(spec, segment, used)
+                    spec, loop, counts = stack[-1]
+                    members, watched, opens, append, loop_id = (
+                        spec.members,
+                        spec.watched,
+                        spec.opens,
+                        loop.segments.append,
+                        spec.loop_id,
+                    )
+            else:
+                table = opens.get(sid)
+                child = None
+                if table is not None and sid != spec.trigger:
+                    # The next most common case: a trigger opening a child of this loop.
+                    child = table.get(elements[1] if len(elements) > 1 else "") or table.get("")
+                if child is not None:
+                    placed = self._open(child, loop, segment)
+                elif sid == "HL" and hierarchical:
+                    placed = self._place_hl(segment)
+                else:
+                    placed = self._place(segment)
+                spec, loop, counts = stack[-1]
+                members, watched, opens, append, loop_id = (
+                    spec.members,
+                    spec.watched,
+                    spec.opens,
+                    loop.segments.append,
+                    spec.loop_id,
+                )
+            accepts = accepts_by_id.get(sid)
+            if accepts is not None and placed:
+                if not accepts(elements, component, repetition):
+                    explain_segment(
+                        elements,
+                        SEGMENT_SPECS[sid],
+                        component,
+                        repetition,
+                        position,
+                        placed,
+                        errors,
+                    )
+                if sid == "DTP":
+                    self._check_period(segment, placed)
+                elif sid == "DMG" and elements[1:2] == ["D8"]:
+                    self._check_birth_date(segment, placed)
+        self._check_required()
+
+    # --- placement ------------------------------------------------------------------
+
+    def _place(self, segment: Segment) -> str:
+        """Put ``segment`` in the right open loop; return that loop's id ("" if misplaced)."""
+        elements = segment.elements
+        sid = elements[0]
+        stack = self.stack
+        depth = len(stack)
+        while depth:
+            spec, loop, counts = stack[depth - 1]
+            if (
+                sid == spec.trigger
+                and depth > 1
+                and spec.accepts_trigger(elements)
+                and (spec.loop_id != "HEADER")
+            ):
+                # The same loop again: close this occurrence and open a sibling.
+                del stack[depth - 1 :]
+                parent = stack[-1][1]
+                return self._open(spec, parent, segment)
+            children = spec.triggers.get(sid)
+            if children:
+                for child in children:
+                    if child.accepts_trigger(elements):
+                        del stack[depth:]
+                        return self._open(child, loop, segment)
+            if sid in spec.segments:
+                del stack[depth:]
+                used = counts.get(sid, 0) + 1
+                counts[sid] = used
+                loop.segments.append(segment)
+                self._after_append(spec, segment, used)
+                return spec.loop_id
+            depth -= 1
+        return self._misplaced(segment)
+
+    def _misplaced(self, segment: Segment) -> str:
+        elements = segment.elements
+        sid = elements[0]
+        # A trigger whose qualifier fits no loop: open the nearest loop it could start and
+        # report the qualifier, which keeps the rest of the structure readable.
+        for depth in range(len(self.stack), 0, -1):
+            spec, loop, _ = self.stack[depth - 1]
+            children = spec.triggers.get(sid)
+            if children:
+                child = children[0]
+                del self.stack[depth:]
+                self.errors.append(
+                    element_error(
+                        f"{sid}01 {segment.get(1)!r} is not valid in loop {child.loop_id} "
+                        f"(allowed: {', '.join(sorted(child.qualifiers or ()))})",
+                        "7",
+                        segment_id=sid,
+                        position=segment.position,
+                        loop=child.loop_id,
+                        element=1,
+                        bad_value=segment.get(1),
+                    )
+                )
+                return self._open(child, loop, segment)
+        current = self.stack[-1][0].loop_id
+        if not ((2 <= len(sid) <= 3 and sid.isalnum() and sid.isupper()) or sid.isdigit()):
+            code, what = "1", "is not a segment identifier"
+        elif sid not in self.grammar.known_segments:
+            code, what = "6", f"is not part of the {self.set_id} transaction set"
+        else:
+            code, what = "2", f"is not expected in loop {current}"
+        self.errors.append(
+            segment_error(
+                f"segment {sid!r} {what}",
+                code,
+                segment_id=sid[:3],
+                position=segment.position,
+                loop=current,
+            )
+        )
+        return ""
+
+    def _open(self, spec: LoopSpec, parent: Loop, segment: Segment) -> str:
+        loop = Loop(spec.loop_id)
+        loop.segments.append(segment)
+        parent.children.append(loop)
+        self.stack.append((spec, loop, {}))
+        return spec.loop_id
+
+    def _after_append(self, spec: LoopSpec, segment: Segment, used: int) -> None:
+        """Maximum use, loop-specific codes and loop closing for a segment just appended."""
+        sid = segment.elements[0]
+        if used > spec.segments[sid]:
+            self.errors.append(
+                segment_error(
+                    f"{sid} occurs {used} times in loop {spec.loop_id}, at most "
+                    f"{spec.segments[sid]}",
+                    "5",
+                    segment_id=sid,
+                    position=segment.position,
+                    loop=spec.loop_id,
+                )
+            )
+        self._restrict(spec, segment)
+        if sid == spec.closer:
+            # The stack is mutated in place so the caller's reference stays valid.
+            del self.stack[-1]
+
+    def _restrict(self, spec: LoopSpec, segment: Segment) -> None:
+        rules = spec.restrictions.get(segment.elements[0])
+        if not rules:
+            return
+        for index, allowed in rules:
+            value = segment.get(index)
+            if value and value not in allowed:
+                self.errors.append(
+                    element_error(
+                        f"{segment.id}{index:02d} {value!r} is not allowed in loop {spec.loop_id}",
+                        "I6",
+                        segment_id=segment.id,
+                        position=segment.position,
+                        loop=spec.loop_id,
+                        element=index,
+                        bad_value=value,
+                    )
+                )
+
+    def _place_hl(self, segment: Segment) -> str:
+        elements = segment.elements
+        if len(elements) < 5:
+            elements = [*elements, "", "", "", ""]
+        hl_id, parent_id, level = elements[1], elements[2], elements[3]
+        hl_ids = self.hl_ids
+        grammar = self.grammar
+        spec = grammar.levels.get(level)
+        parent_entry = hl_ids.get(parent_id) if parent_id else None
+        if (
+            spec is None
+            or hl_id != str(len(hl_ids) + 1)
+            or (parent_id and parent_entry is None)
+            or (parent_entry[0] if parent_entry else "") not in grammar.parents.get(level, _NONE)
+        ):
+            # Something is off: report it precisely (this may also invent a loop spec).
+            spec = self._hl_problems(segment, hl_id, parent_id, level, spec, parent_entry)
+        if parent_entry is not None:
+            parent_loop = parent_entry[1]
+            self.parents_seen.add(id(parent_loop))
+        else:
+            parent_loop = self.root
+        loop = Loop(spec.loop_id)
+        loop.segments.append(segment)
+        parent_loop.children.append(loop)
+        hl_ids[hl_id] = (level, loop, segment)
+        stack = self.stack
+        del stack[1:]
+        stack.append((spec, loop, {}))
+        return spec.loop_id
+
+    def _hl_problems(
+        self,
+        segment: Segment,
+        hl_id: str,
+        parent_id: str,
+        level: str,
+        spec: LoopSpec | None,
+        parent_entry: tuple[str, Loop, Segment] | None,
+    ) -> LoopSpec:
+        """Report what is wrong with an HL; return the loop spec to read its level with."""
+        position = segment.position
+        expected_id = str(len(self.hl_ids) + 1)
+        if hl_id != expected_id:
+            self.errors.append(
+                element_error(
+                    f"HL01 should be {expected_id} (numbered from 1 in order), got {hl_id!r}",
+                    "I12",
+                    segment_id="HL",
+                    position=position,
+                    loop="",
+                    element=1,
+                    bad_value=hl_id,
+                )
+            )
+        if spec is None and level in _HL_LEVELS:
+            # Codes outside the X12 list are reported by the HL segment check itself.
+            self.errors.append(
+                element_error(
+                    f"HL03 level {level!r} is not used in a {self.set_id}",
+                    "7",
+                    segment_id="HL",
+                    position=position,
+                    loop="",
+                    element=3,
+                    bad_value=level,
+                )
+            )
+        if spec is None:
+            # Keep reading: an unknown level becomes an empty loop nothing fits in.
+            spec = LoopSpec(f"HL{level}"[:6], "HL", {})
+        parent_level = parent_entry[0] if parent_entry else ""
+        allowed = self.grammar.parents.get(level, frozenset())
+        if parent_id and parent_entry is None:
+            self.errors.append(
+                element_error(
+                    f"HL02 {parent_id!r} names no earlier HL",
+                    "7",
+                    segment_id="HL",
+                    position=position,
+                    loop=spec.loop_id,
+                    element=2,
+                    bad_value=parent_id,
+                )
+            )
+        elif allowed and parent_level not in allowed:
+            want = " or ".join(sorted(x or "none" for x in allowed))
+            self.errors.append(
+                segment_error(
+                    f"an HL at level {level} must sit under level {want}, not "
+                    f"{parent_level or 'none'}",
+                    "7",
+                    segment_id="HL",
+                    position=position,
+                    loop=spec.loop_id,
+                )
+            )
+        return spec
+
+    # --- checks ---------------------------------------------------------------------
+
+    def _check_period(self, segment: Segment, loop_id: str) -> None:
+        fmt, value = segment.get(2), segment.get(3)
+        if fmt == "D8":
+            ok = valid_date(value)
+        elif fmt == "RD8":
+            start, dash, end = value.partition("-")
+            ok = bool(dash) and valid_date(start) and valid_date(end) and start <= end
+        else:
+            return
+        if not ok:
+            self.errors.append(
+                element_error(
+                    f"DTP03 {value!r} is not a valid {fmt} value",
+                    "8",
+                    segment_id="DTP",
+                    position=segment.position,
+                    loop=loop_id,
+                    element=3,
+                    bad_value=value,
+                )
+            )
+
+    def _check_birth_date(self, segment: Segment, loop_id: str) -> None:
+        value = segment.get(2)
+        if value and not valid_date(value):
+            self.errors.append(
+                element_error(
+                    f"DMG02 {value!r} is not a valid CCYYMMDD date",
+                    "8",
+                    segment_id="DMG",
+                    position=segment.position,
+                    loop=loop_id,
+                    element=2,
+                    bad_value=value,
+                )
+            )
+
+    def _check_required(self) -> None:
+        grammar = self.grammar
+        # From the final table, not from every HL seen: a repeated HL01 replaces its entry.
+        levels_seen = {entry[0] for entry in self.hl_ids.values()}
+        required = grammar.required_levels
+        bht = self.root.first("BHT")
+        if grammar.set_id == "278" and bht is not None and bht.get(2) == "11":
+            # A response stops at the level it rejects with AAA (X12 RFI 2445).
+            required = required[:1]
+        for level in required:
+            if level not in levels_seen:
+                loop_id = grammar.levels[level].loop_id
+                self.errors.append(
+                    segment_error(
+                        f"loop {loop_id} (HL level {level}) is required",
+                        "I7",
+                        segment_id="HL",
+                        position=self.transaction.segment_count,
+                        loop=loop_id,
+                    )
+                )
+        self._check_loop(grammar.header, self.root)
+        with_children = self.parents_seen
+        for level, loop, hl in self.hl_ids.values():
+            spec = grammar.levels.get(level)
+            if spec is None:
+                continue
+            self._check_loop(spec, loop)
+            flag = hl.get(4)
+            if not flag:
+                continue
+            # Every child HL loop was attached through its HL02, which _place_hl recorded.
+            has_children = id(loop) in with_children
+            if (flag == "1") != has_children:
+                self.errors.append(
+                    element_error(
+                        f"HL04 is {flag} but the level {'has' if has_children else 'has no'} "
+                        "subordinate levels",
+                        "7",
+                        segment_id="HL",
+                        position=hl.position,
+                        loop=loop.loop_id,
+                        element=4,
+                        bad_value=flag,
+                    )
+                )
+
+    def _check_loop(self, spec: LoopSpec, loop: Loop) -> None:
+        for need, is_loop in spec.required_kinds:
+            if is_loop:
+                found = any(c.loop_id == need for c in loop.children)
+            else:
+                found = any(s.elements[0] == need for s in loop.segments)
+            if not found:
+                first = loop.segments[0] if loop.segments else None
+                self.errors.append(
+                    segment_error(
+                        f"{need} is required in loop {spec.loop_id}",
+                        "3",
+                        segment_id=need[:3],
+                        position=first.position if first else 1,
+                        loop=spec.loop_id,
+                    )
+                )

@@ -1,0 +1,775 @@
+"""Typed views of the supported transaction sets, read from a parsed loop tree.
+
+``read`` turns a ``TransactionSet`` into a ``HealthCareReview`` (278),
+``Eligibility`` (270/271) or ``Acknowledgment`` (999). Values stay strings
+exactly as sent (the mapping layer converts to dates and decimals), so a
+typed object written back by ``writer`` and read again compares equal.
+
+The typed views carry what precert uses; the loop tree keeps every segment,
+so nothing is lost for validation or for regenerating the original.
+"""
+
+from __future__ import annotations
+
+import gc
+from datetime import date
+from typing import NamedTuple
+
+from precert.interop.x12.errors import Level, X12Error
+from precert.interop.x12.model import Loop, Segment, TransactionSet
+
+# --- shared pieces ----------------------------------------------------------------------
+
+
+class Rejection(NamedTuple):
+    """An AAA segment: the request (or part of it) could not be processed."""
+
+    loop: str
+    valid: str  # AAA01: Y = request valid but rejected, N = request invalid
+    reason: str  # AAA03, X12 element 901
+    follow_up: str  # AAA04, X12 element 889
+
+
+class Party(NamedTuple):
+    """An NM1 loop: who, identified how, with address, contact, taxonomy and demographics."""
+
+    entity: str
+    entity_type: str = "1"
+    last_name: str = ""
+    first_name: str = ""
+    middle_name: str = ""
+    suffix: str = ""
+    id_qualifier: str = ""
+    identifier: str = ""
+    references: tuple[tuple[str, str], ...] = ()
+    street: str = ""
+    street2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    phone: str = ""
+    provider_role: str = ""
+    taxonomy: str = ""
+    birth_date: str = ""
+    sex: str = ""
+    relationship: str = ""
+    rejections: tuple[Rejection, ...] = ()
+
+    def reference(self, qualifier: str) -> str:
+        """The REF02 value for ``qualifier``, or ``""``."""
+        for q, value in self.references:
+            if q == qualifier:
+                return value
+        return ""
+
+
+class Trace(NamedTuple):
+    """A TRN segment: a trace number and who assigned it."""
+
+    kind: str
+    number: str
+    originator: str = ""
+    supplemental: str = ""
+
+
+class Period(NamedTuple):
+    """A DTP segment: qualified date or date range."""
+
+    qualifier: str
+    format: str
+    value: str
+
+    @property
+    def start(self) -> date:
+        """The first (or only) date."""
+        text = self.value.split("-")[0]
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+    @property
+    def end(self) -> date:
+        """The last (or only) date."""
+        text = self.value.split("-")[-1]
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+
+
+class Diagnosis(NamedTuple):
+    """One HI composite: qualifier (ABK principal ICD-10-CM, ABF other...) and code."""
+
+    qualifier: str
+    code: str
+    date_format: str = ""
+    date: str = ""
+
+
+class Quantity(NamedTuple):
+    """An HSD segment: how much, of what, over which period."""
+
+    qualifier: str = ""
+    quantity: str = ""
+    unit: str = ""
+    sample_size: str = ""
+    period: str = ""
+    period_count: str = ""
+
+
+class Review(NamedTuple):
+    """A UM segment: what kind of review is asked for."""
+
+    category: str
+    certification_type: str = ""
+    service_type: str = ""
+    facility_code: str = ""
+    facility_qualifier: str = ""
+    level_of_service: str = ""
+    release_of_information: str = ""
+
+
+class Outcome(NamedTuple):
+    """An HCR segment: the reviewer's action, certification number and reason."""
+
+    action: str
+    certification_number: str = ""
+    reason: str = ""
+    second_opinion: str = ""
+
+
+class Procedure(NamedTuple):
+    """An SV1, SV2 or SV3 segment: the service asked for."""
+
+    segment: str  # SV1 professional, SV2 institutional, SV3 dental
+    qualifier: str
+    code: str
+    modifiers: tuple[str, ...] = ()
+    amount: str = ""
+    unit_basis: str = ""
+    units: str = ""
+    place_of_service: str = ""
+    revenue_code: str = ""
+    diagnosis_pointers: tuple[str, ...] = ()
+
+
+class Attachment(NamedTuple):
+    """A PWK segment: documentation requested or supplied."""
+
+    report_type: str
+    transmission: str = ""
+    control_number: str = ""
+
+
+class Service(NamedTuple):
+    """Loop 2000F: one service line with its review, outcome and providers."""
+
+    traces: tuple[Trace, ...] = ()
+    review: Review | None = None
+    outcome: Outcome | None = None
+    references: tuple[tuple[str, str], ...] = ()
+    periods: tuple[Period, ...] = ()
+    procedure: Procedure | None = None
+    quantity: Quantity | None = None
+    attachments: tuple[Attachment, ...] = ()
+    message: str = ""
+    providers: tuple[Party, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+
+
+class PatientEvent(NamedTuple):
+    """Loop 2000E: the episode under review, with diagnoses and its service lines."""
+
+    traces: tuple[Trace, ...] = ()
+    review: Review | None = None
+    outcome: Outcome | None = None
+    references: tuple[tuple[str, str], ...] = ()
+    periods: tuple[Period, ...] = ()
+    diagnoses: tuple[Diagnosis, ...] = ()
+    quantity: Quantity | None = None
+    admission_type: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    message: str = ""
+    providers: tuple[Party, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    services: tuple[Service, ...] = ()
+
+
+class HealthCareReview(NamedTuple):
+    """A 278 request (BHT02 13) or response (BHT02 11), 005010X217."""
+
+    purpose: str
+    reference: str
+    created_date: str
+    created_time: str = ""
+    transaction_type: str = ""
+    umo: Party = Party("X3", "2")
+    requester: Party = Party("1P")
+    subscriber: Party = Party("IL")
+    dependent: Party | None = None
+    events: tuple[PatientEvent, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+
+    @property
+    def is_response(self) -> bool:
+        """True for a response (BHT02 = 11)."""
+        return self.purpose == "11"
+
+
+class Benefit(NamedTuple):
+    """Loop 2110C/D EB: one eligibility or benefit fact."""
+
+    code: str
+    coverage_level: str = ""
+    service_types: tuple[str, ...] = ()
+    insurance_type: str = ""
+    plan: str = ""
+    period: str = ""
+    amount: str = ""
+    percent: str = ""
+    quantity_qualifier: str = ""
+    quantity: str = ""
+    authorization_required: str = ""
+    in_network: str = ""
+    periods: tuple[Period, ...] = ()
+    messages: tuple[str, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    related: tuple[Party, ...] = ()
+
+
+class Member(NamedTuple):
+    """Loop 2000C/D with 2100C/D: a subscriber or dependent and what is asked or answered."""
+
+    party: Party
+    traces: tuple[Trace, ...] = ()
+    periods: tuple[Period, ...] = ()
+    inquiries: tuple[tuple[str, ...], ...] = ()  # 270 EQ01 service types per EQ
+    benefits: tuple[Benefit, ...] = ()
+
+
+class Eligibility(NamedTuple):
+    """A 270 inquiry or 271 response, 005010X279A1."""
+
+    set_id: str
+    purpose: str
+    reference: str
+    created_date: str
+    created_time: str = ""
+    source: Party = Party("PR", "2")
+    receiver: Party = Party("1P")
+    subscriber: Member | None = None
+    dependent: Member | None = None
+    rejections: tuple[Rejection, ...] = ()
+
+
+class ElementNote(NamedTuple):
+    """A 999 IK4: one element in error."""
+
+    position: str
+    component: str
+    repetition: str
+    reference: str
+    code: str
+    bad_value: str = ""
+
+
+class SegmentNote(NamedTuple):
+    """A 999 IK3: one segment in error, with its element notes."""
+
+    segment_id: str
+    position: str
+    loop: str
+    code: str
+    elements: tuple[ElementNote, ...] = ()
+
+
+class SetResponse(NamedTuple):
+    """A 999 AK2..IK5: the verdict on one transaction set."""
+
+    set_id: str
+    control_number: str
+    convention: str
+    status: str
+    codes: tuple[str, ...] = ()
+    segments: tuple[SegmentNote, ...] = ()
+
+
+class Acknowledgment(NamedTuple):
+    """A 999 implementation acknowledgment, 005010X231A1."""
+
+    functional_id: str
+    group_control_number: str
+    version: str
+    status: str
+    included: str
+    received: str
+    accepted: str
+    sets: tuple[SetResponse, ...] = ()
+    group_codes: tuple[str, ...] = ()
+
+
+Typed = HealthCareReview | Eligibility | Acknowledgment
+
+
+# --- reading ----------------------------------------------------------------------------
+#
+# Reading is the other half of the codec's cost, so it is written for speed:
+# - each loop's segments are indexed by id in one pass (``_index``) instead of one scan
+#   per ``first``/``all`` question;
+# - a segment's elements are padded once (``_padded``) and then read by plain indexing,
+#   instead of a method call per element;
+# - the views are NamedTuples, built with one positional call each (a frozen dataclass
+#   sets every field through ``object.__setattr__``, about four times slower);
+# - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
+
+_BLANK = [""] * 16
+_NO_SEGMENTS: list[list[str]] = []
+
+#: A loop's segments by id, each as its element list, in document order.
+_Index = dict[str, list[list[str]]]
+
+
+def _padded(elements: list[str], size: int) -> list[str]:
+    """``elements`` extended with ``""`` to at least ``size`` entries (index = element number)."""
+    missing = size - len(elements)
+    return elements + _BLANK[:missing] if missing > 0 else elements
+
+
+def _index(segments: list[Segment]) -> _Index:
+    """``segments`` grouped by segment id, in one pass."""
+    index: _Index = {}
+    for segment in segments:
+        elements = segment.elements
+        found = index.get(elements[0])
+        if found is None:
+            index[elements[0]] = [elements]
+        else:
+            found.append(elements)
+    return index
+
+
+def _first(index: _Index, segment_id: str, size: int) -> list[str] | None:
+    """The first ``segment_id`` segment, padded to ``size`` entries, or None."""
+    found = index.get(segment_id)
+    return _padded(found[0], size) if found else None
+
+
+def read(transaction: TransactionSet) -> Typed:
+    """The typed view of a parsed transaction set (270, 271, 278 or 999)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(transaction)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _read(transaction: TransactionSet) -> Typed:
+    set_id = transaction.set_id
+    try:
+        if set_id == "278":
+            return _read_278(transaction)
+        if set_id in ("270", "271"):
+            return _read_eligibility(transaction)
+        if set_id == "999":
+            return _read_999(transaction)
+    except (IndexError, ValueError) as exc:
+        # Only reachable for sets the parser already rejected; say so in our own terms.
+        raise X12Error(
+            f"the {set_id} is too malformed to read: {exc}",
+            level=Level.TRANSACTION,
+            set_id=set_id,
+            control_number=transaction.control_number,
+            set_code="5",
+        ) from exc
+    raise X12Error(
+        f"transaction set {set_id!r} has no typed view",
+        level=Level.TRANSACTION,
+        set_id=set_id,
+        control_number=transaction.control_number,
+        set_code="1",
+    )
+
+
+def _rejections(loop_id: str, index: _Index) -> tuple[Rejection, ...]:
+    found = index.get("AAA")
+    if not found:
+        return ()
+    return tuple(Rejection(loop_id, e[1], e[3], e[4]) for e in (_padded(e, 5) for e in found))
+
+
+def _traces(index: _Index) -> tuple[Trace, ...]:
+    found = index.get("TRN")
+    if not found:
+        return ()
+    return tuple(Trace(e[1], e[2], e[3], e[4]) for e in (_padded(e, 5) for e in found))
+
+
+def _references(index: _Index) -> tuple[tuple[str, str], ...]:
+    found = index.get("REF")
+    if not found:
+        return ()
+    return tuple((e[1], e[2]) for e in (_padded(e, 3) for e in found))
+
+
+def _periods(index: _Index) -> tuple[Period, ...]:
+    found = index.get("DTP")
+    if not found:
+        return ()
+    return tuple(Period(e[1], e[2], e[3]) for e in (_padded(e, 4) for e in found))
+
+
+def _party(loop: Loop) -> Party:
+    """The ``Party`` of a name loop (NM1 first)."""
+    segments = loop.segments
+    nm1 = _padded(segments[0].elements, 10)
+    if len(segments) == 1:
+        # Most name loops are a lone NM1: skip the index entirely.
+        return Party(
+            nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
+            (), "", "", "", "", "", "", "", "", "", "", "", (),
+        )  # fmt: skip
+    index = _index(segments)
+    phone = ""
+    per = index.get("PER")
+    if per is not None:
+        contact = _padded(per[0], 9)
+        for i in (3, 5, 7):
+            if contact[i] == "TE":
+                phone = contact[i + 1]
+                break
+    n3 = _first(index, "N3", 3) or _BLANK
+    n4 = _first(index, "N4", 4) or _BLANK
+    prv = _first(index, "PRV", 4) or _BLANK
+    dmg = _first(index, "DMG", 4) or _BLANK
+    ins = _first(index, "INS", 3) or _BLANK
+    return Party(
+        nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
+        _references(index),
+        n3[1], n3[2], n4[1], n4[2], n4[3],
+        phone,
+        prv[1], prv[3],
+        dmg[2], dmg[3],
+        ins[2],
+        _rejections(loop.loop_id, index),
+    )  # fmt: skip
+
+
+def _name_loop(level: Loop | None) -> Loop | None:
+    if level is None:
+        return None
+    for child in level.children:
+        if child.segments[0].elements[0] == "NM1":
+            return child
+    return None
+
+
+def _levels(transaction: TransactionSet) -> dict[str, list[Loop]]:
+    """HL loops by level code (HL03), depth first in document order.
+
+    HL loops only ever sit under the root or under other HL loops (the parser attaches
+    each to the loop its HL02 names), so other branches are not descended into.
+    """
+    found: dict[str, list[Loop]] = {}
+    pending = [transaction.root]
+    while pending:
+        loop = pending.pop()
+        segments = loop.segments
+        if segments and segments[0].elements[0] == "HL":
+            elements = segments[0].elements
+            level = elements[3] if len(elements) > 3 else ""
+            found.setdefault(level, []).append(loop)
+        elif loop is not transaction.root:
+            continue
+        if loop.children:
+            pending.extend(reversed(loop.children))
+    return found
+
+
+def _party_at(levels: dict[str, list[Loop]], level: str, default: str) -> Party:
+    loops = levels.get(level)
+    name = _name_loop(loops[0]) if loops else None
+    if name is None:
+        return Party(default)
+    return _party(name)
+
+
+def _review(index: _Index, component: str) -> Review | None:
+    um = _first(index, "UM", 10)
+    if um is None:
+        return None
+    facility = um[4].split(component) if um[4] else _BLANK
+    return Review(
+        um[1],
+        um[2],
+        um[3],
+        facility[0],
+        facility[1] if len(facility) > 1 else "",
+        um[6],
+        um[9],
+    )
+
+
+def _outcome(index: _Index) -> Outcome | None:
+    hcr = _first(index, "HCR", 5)
+    return None if hcr is None else Outcome(hcr[1], hcr[2], hcr[3], hcr[4])
+
+
+def _quantity(index: _Index) -> Quantity | None:
+    hsd = _first(index, "HSD", 7)
+    return None if hsd is None else Quantity(hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6])
+
+
+def _attachments(index: _Index) -> tuple[Attachment, ...]:
+    found = index.get("PWK")
+    if not found:
+        return ()
+    return tuple(Attachment(e[1], e[2], e[6]) for e in (_padded(e, 7) for e in found))
+
+
+def _message(index: _Index) -> str:
+    msg = _first(index, "MSG", 2)
+    return msg[1] if msg else ""
+
+
+def _providers(loop: Loop) -> tuple[Party, ...]:
+    return tuple(_party(c) for c in loop.children if c.segments[0].elements[0] == "NM1")
+
+
+def _procedure(index: _Index, component: str) -> Procedure | None:
+    for sid in ("SV1", "SV2", "SV3"):
+        found = index.get(sid)
+        if not found:
+            continue
+        e = _padded(found[0], 12)
+        code_index = 2 if sid == "SV2" else 1
+        parts = e[code_index].split(component) if e[code_index] else []
+        if sid == "SV1":
+            amount, basis, units, place = e[2], e[3], e[4], e[5]
+            pointers = tuple(e[7].split(component)) if e[7] else ()
+        elif sid == "SV2":
+            amount, basis, units, place, pointers = e[3], e[4], e[5], "", ()
+        else:
+            amount, basis, units, place, pointers = e[2], "", e[11], e[3], ()
+        return Procedure(
+            sid,
+            parts[0] if parts else "",
+            parts[1] if len(parts) > 1 else "",
+            tuple(m for m in parts[2:6] if m),
+            amount,
+            basis,
+            units,
+            place,
+            e[1] if sid == "SV2" else "",
+            pointers,
+        )
+    return None
+
+
+def _service(loop: Loop, component: str) -> Service:
+    index = _index(loop.segments)
+    return Service(
+        _traces(index),
+        _review(index, component),
+        _outcome(index),
+        _references(index),
+        _periods(index),
+        _procedure(index, component),
+        _quantity(index),
+        _attachments(index),
+        _message(index),
+        _providers(loop),
+        _rejections(loop.loop_id, index),
+    )
+
+
+def _diagnoses(index: _Index, component: str) -> tuple[Diagnosis, ...]:
+    found = index.get("HI")
+    if not found:
+        return ()
+    diagnoses: list[Diagnosis] = []
+    for value in found[0][1:]:
+        parts = value.split(component)
+        count = len(parts)
+        if count >= 2:
+            diagnoses.append(
+                Diagnosis(
+                    parts[0],
+                    parts[1],
+                    parts[2] if count > 2 else "",
+                    parts[3] if count > 3 else "",
+                )
+            )
+    return tuple(diagnoses)
+
+
+def _event(loop: Loop, component: str) -> PatientEvent:
+    index = _index(loop.segments)
+    cl1 = _first(index, "CL1", 2)
+    return PatientEvent(
+        _traces(index),
+        _review(index, component),
+        _outcome(index),
+        _references(index),
+        _periods(index),
+        _diagnoses(index, component),
+        _quantity(index),
+        cl1[1] if cl1 else "",
+        _attachments(index),
+        _message(index),
+        _providers(loop),
+        _rejections(loop.loop_id, index),
+        tuple(_service(c, component) for c in loop.children if c.loop_id == "2000F"),
+    )
+
+
+def _read_278(transaction: TransactionSet) -> HealthCareReview:
+    component = transaction.delimiters.component
+    bht = _first(_index(transaction.root.segments), "BHT", 7) or _BLANK
+    levels = _levels(transaction)
+    umo_levels = levels.get("20")
+    dependent_levels = levels.get("23")
+    dependent_name = _name_loop(dependent_levels[0]) if dependent_levels else None
+    return HealthCareReview(
+        bht[2],
+        bht[3],
+        bht[4],
+        bht[5],
+        bht[6],
+        _party_at(levels, "20", "X3"),
+        _party_at(levels, "21", "1P"),
+        _party_at(levels, "22", "IL"),
+        _party(dependent_name) if dependent_name else None,
+        tuple(_event(event, component) for event in levels.get("EV", ())),
+        _rejections(umo_levels[0].loop_id, _index(umo_levels[0].segments)) if umo_levels else (),
+    )
+
+
+def _benefit(loop: Loop, repetition: str) -> Benefit:
+    index = _index(loop.segments)
+    eb = _padded(loop.segments[0].elements, 13)
+    related: list[Party] = []
+    for wrapper in loop.children:
+        for segment in wrapper.segments:
+            e = segment.elements
+            if e[0] == "NM1":
+                e = _padded(e, 10)
+                related.append(Party(e[1], e[2], e[3], e[4], e[5], e[7], e[8], e[9]))
+    service_types = eb[3]
+    messages = index.get("MSG", _NO_SEGMENTS)
+    return Benefit(
+        eb[1],
+        eb[2],
+        (tuple(service_types.split(repetition)) if repetition else (service_types,))
+        if service_types
+        else (),
+        eb[4],
+        eb[5],
+        eb[6],
+        eb[7],
+        eb[8],
+        eb[9],
+        eb[10],
+        eb[11],
+        eb[12],
+        _periods(index),
+        tuple(e[1] if len(e) > 1 else "" for e in messages),
+        _rejections(loop.loop_id, index),
+        tuple(related),
+    )
+
+
+def _member(level: Loop | None, repetition: str) -> Member | None:
+    name = _name_loop(level)
+    if level is None or name is None:
+        return None
+    inquiries: list[tuple[str, ...]] = []
+    benefits: list[Benefit] = []
+    for child in name.children:
+        head = child.segments[0].elements
+        if head[0] == "EQ":
+            types = head[1] if len(head) > 1 else ""
+            if not types:
+                inquiries.append(())
+            else:
+                inquiries.append(tuple(types.split(repetition)) if repetition else (types,))
+        elif head[0] == "EB":
+            benefits.append(_benefit(child, repetition))
+    return Member(
+        _party(name),
+        _traces(_index(level.segments)),
+        _periods(_index(name.segments)),
+        tuple(inquiries),
+        tuple(benefits),
+    )
+
+
+def _read_eligibility(transaction: TransactionSet) -> Eligibility:
+    repetition = transaction.delimiters.repetition
+    bht = _first(_index(transaction.root.segments), "BHT", 6) or _BLANK
+    levels = _levels(transaction)
+    source_levels = levels.get("20")
+    subscribers = levels.get("22")
+    dependents = levels.get("23")
+    return Eligibility(
+        transaction.set_id,
+        bht[2],
+        bht[3],
+        bht[4],
+        bht[5],
+        _party_at(levels, "20", "PR"),
+        _party_at(levels, "21", "1P"),
+        _member(subscribers[0], repetition) if subscribers else None,
+        _member(dependents[0], repetition) if dependents else None,
+        _rejections(source_levels[0].loop_id, _index(source_levels[0].segments))
+        if source_levels
+        else (),
+    )
+
+
+def _read_999(transaction: TransactionSet) -> Acknowledgment:
+    root = transaction.root
+    component = transaction.delimiters.component
+    ak1 = root.first("AK1")
+    ak9 = root.first("AK9")
+    sets: list[SetResponse] = []
+    for response in root.loops("2000"):
+        ak2 = response.segments[0]
+        ik5 = response.first("IK5")
+        notes: list[SegmentNote] = []
+        for seg_loop in response.loops("2100"):
+            ik3 = seg_loop.segments[0]
+            elements: list[ElementNote] = []
+            for el_loop in seg_loop.loops("2110"):
+                ik4 = el_loop.segments[0]
+                where = ik4.components(1, component)
+                elements.append(
+                    ElementNote(
+                        position=where[0] if where else "",
+                        component=where[1] if len(where) > 1 else "",
+                        repetition=where[2] if len(where) > 2 else "",
+                        reference=ik4.get(2),
+                        code=ik4.get(3),
+                        bad_value=ik4.get(4),
+                    )
+                )
+            notes.append(
+                SegmentNote(ik3.get(1), ik3.get(2), ik3.get(3), ik3.get(4), tuple(elements))
+            )
+        sets.append(
+            SetResponse(
+                set_id=ak2.get(1),
+                control_number=ak2.get(2),
+                convention=ak2.get(3),
+                status=ik5.get(1) if ik5 else "",
+                codes=tuple(c for c in (ik5.elements[2:] if ik5 else []) if c),
+                segments=tuple(notes),
+            )
+        )
+    return Acknowledgment(
+        functional_id=ak1.get(1) if ak1 else "",
+        group_control_number=ak1.get(2) if ak1 else "",
+        version=ak1.get(3) if ak1 else "",
+        status=ak9.get(1) if ak9 else "",
+        included=ak9.get(2) if ak9 else "",
+        received=ak9.get(3) if ak9 else "",
+        accepted=ak9.get(4) if ak9 else "",
+        sets=tuple(sets),
+        group_codes=tuple(c for c in (ak9.elements[5:] if ak9 else []) if c),
+    )

@@ -1,0 +1,1 @@
+"""Use cases: one module each, taking a unit of work and ports."""

@@ -1,0 +1,1 @@
+"""REST routers: thin, they translate HTTP to service calls and back."""

@@ -1,0 +1,1 @@
+"""Tests of the CRD CDS Hooks codec and the hook use case."""

@@ -1,0 +1,1 @@
+"""Unit tests of the Da Vinci PAS and eligibility codecs."""

@@ -1,0 +1,1 @@
+"""Tests of the policy packs, their loader and the compiled engine."""
