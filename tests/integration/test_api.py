@@ -182,6 +182,52 @@ def test_malformed_json_wrong_type_and_oversize(
     assert count_requests(precert, tenant) == 0
 
 
+def test_nul_characters_are_refused_everywhere(
+    client: TestClient, precert: Precert, tenant: Tenant
+) -> None:
+    """U+0000 (which PostgreSQL cannot store) is 400 naming where it is; nothing stores."""
+    body = request_body()
+    body["requesting_provider"]["name"] = "Dr\u0000Who"
+    body["patient"]["given_name"] = "\u0000"
+    refused = create(client, tenant, body)
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    pointers = {e["pointer"] for e in refused.json()["errors"]}
+    assert pointers == {"/requesting_provider/name", "/patient/given_name"}
+    keyed = client.post(
+        "/v1/authorizations",
+        content=b'{"pat\\u0000ient": 1}',
+        headers={**tenant.auth(), "content-type": "application/json"},
+    )
+    assert keyed.json()["errors"] == [
+        {"pointer": "/pat\u0000ient", "detail": "text must not contain the NUL character (U+0000)"}
+    ]
+    query = client.get("/v1/authorizations?status=draft%00", headers=tenant.auth())
+    assert query.status_code == 400
+    assert query.json()["errors"][0] == {
+        "parameter": "status",
+        "in": "query",
+        "detail": "text must not contain the NUL character (U+0000)",
+    }
+    path = client.get("/v1/authorizations/abc%00", headers=tenant.auth())
+    assert path.status_code == 400
+    form = client.post(
+        "/ui/requests/new",
+        content=b"patient_name=Ann%00Lee&csrf_token=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 400
+    assert form.json()["errors"][0]["parameter"] == "patient_name"
+    # An escaped backslash followed by "u0000" is ordinary text, not a NUL.
+    literal = request_body()
+    literal["patient"]["family_name"] = "O\\u0000Brien"
+    kept = create(client, tenant, literal)
+    assert kept.status_code == 201
+    read = client.get(f"/v1/authorizations/{kept.json()['id']}", headers=tenant.auth())
+    assert read.json()["patient"]["family_name"] == "O\\u0000Brien"
+    assert count_requests(precert, tenant) == 1
+
+
 def test_idempotency_key(client: TestClient, precert: Precert, tenant: Tenant) -> None:
     """The same key and body returns the first result and stores one request."""
     first = create(client, tenant, None, **{"Idempotency-Key": "abc-1"})

@@ -24,7 +24,7 @@ from precert.web.api import (
     webhooks,
     work,
 )
-from precert.web.limits import BodyGuard
+from precert.web.limits import BodyGuard, NulGuard
 from precert.web.ui import routes as ui
 
 DESCRIPTION = """
@@ -55,6 +55,8 @@ def create_app(precert: Precert) -> FastAPI:
     app.include_router(payers.router)
     app.include_router(fhir_notifications.router)
     app.include_router(ui.router)
+    # Starlette runs the last added outermost: the size guard bounds what NulGuard reads.
+    app.add_middleware(NulGuard)
     app.add_middleware(
         BodyGuard,
         max_bytes=precert.settings.max_body_bytes,

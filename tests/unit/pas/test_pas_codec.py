@@ -43,6 +43,7 @@ from precert.interop.fhir.pas import (
 )
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+FHIR_FIXTURES = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "fhir"
 
 
 def _npi(seed: int) -> str:
@@ -155,7 +156,10 @@ def _determinations(draw: st.DrawFn) -> LineDetermination:
     start = draw(st.none() | st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)))
     reason_code = draw(st.none() | st.sampled_from(["AL", "CI", "MP"]))
     reason_text = draw(
-        st.none() | st.text(min_size=1, max_size=40).filter(lambda t: t.strip() == t)
+        st.none()
+        | st.text(st.characters(min_codepoint=0x20), min_size=1, max_size=40).filter(
+            lambda t: t.strip() == t
+        )
     )
     if decision is Decision.DENIED and not (reason_code or reason_text):
         reason_code = "AL"
@@ -282,6 +286,15 @@ def test_modified_approval_via_add_item() -> None:
     assert item.determination == d
 
 
+def test_response_builder_refuses_control_characters() -> None:
+    """A reason text FHIR could not carry is refused, naming the determination."""
+    request_bundle = build_request_bundle(_request(), submission_id="s", submitted_at=AT)
+    bad = LineDetermination(decision=Decision.DENIED, reason_text="no\x07bell")
+    with pytest.raises(FhirCodecError) as caught:
+        build_response_bundle(request_bundle, {1: bad}, response_id="r", created=AT)
+    assert caught.value.issues[0].location == "determinations[1].reason_text"
+
+
 def test_response_builder_rejects_inconsistent_code() -> None:
     """An X12 action that contradicts the decision is refused by the builder."""
     request_bundle = build_request_bundle(_request(), submission_id="x", submitted_at=AT)
@@ -318,6 +331,34 @@ def test_malformed_input_is_located(data: object, location: str) -> None:
     with pytest.raises(FhirCodecError) as caught:
         parse_request_bundle(data, allow_legacy=False)
     assert location in [i.location for i in caught.value.issues]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(["valid_pa_response_bundle.json", "valid_pa_response_bundle_denial.json"]),
+    control=st.sampled_from(["\x00", "\x01", "\x1b", "\x1f"]),
+    pick=st.integers(min_value=0),
+)
+def test_control_characters_in_a_payer_response_are_located(
+    name: str, control: str, pick: int
+) -> None:
+    """FHIR strings may not hold controls below U+0020 (but tab, CR, LF); the path is named."""
+    data = json.loads((FHIR_FIXTURES / name).read_text())
+    strings = [
+        (resource_index, key)
+        for resource_index, entry in enumerate(data["entry"])
+        for key, value in entry["resource"].items()
+        if isinstance(value, str) and key != "resourceType"
+    ]
+    resource_index, key = strings[pick % len(strings)]
+    data["entry"][resource_index]["resource"][key] += control
+    with pytest.raises(FhirCodecError) as caught:
+        parse_response_bundle(data)
+    expected = f"Bundle.entry[{resource_index}].resource.{key}"
+    messages = [i.message for i in caught.value.issues if i.location == expected]
+    assert f"a FHIR string may not hold the control character U+{ord(control):04X}" in messages
+    data["entry"][resource_index]["resource"][key] = "tab\tand\r\nbreaks"
+    assert not [i for i in check_bundle(data, BundleKind.RESPONSE)[0] if "control" in i.message]
 
 
 def _good_bundle() -> dict[str, Any]:

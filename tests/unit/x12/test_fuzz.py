@@ -83,3 +83,36 @@ def test_random_bytes_raise_only_x12_errors(data: bytes) -> None:
     """Arbitrary bytes, with or without an ISA-like prefix, never crash the codec."""
     _exercise(data)
     _exercise(CORPUS[0][:106] + data)
+
+
+_CLEAN = tuple(
+    data
+    for data in CORPUS
+    if data.startswith(b"ISA") and not any(e.element_code == "6" for e in parse(data).problems())
+)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    data=st.sampled_from(_CLEAN),
+    where=st.floats(0.3, 0.95),
+    control=st.sampled_from([0x00, 0x01, 0x07, 0x0B, 0x1F, 0x7F]),
+)
+def test_a_control_character_is_named_as_an_invalid_character(
+    data: bytes, where: float, control: int
+) -> None:
+    """A control character inside a transaction's element is IK403 6 on that element."""
+    document = parse(data)
+    separator = document.interchanges[0].delimiters.element.encode()
+    if bytes([control]) in data:
+        return  # this file uses it as a delimiter
+    # After the fixed-width ISA, whose 106th character would otherwise be displaced.
+    position = data.index(separator, max(int(len(data) * where), 107)) + 1
+    mutated_data = data[:position] + bytes([control]) + data[position:]
+    found = [e for e in parse(mutated_data).problems() if "control character" in e.message]
+    assert found, "the control character went unreported"
+    hit = found[0]
+    if hit.element_code == "6":
+        assert f"U+{control:04X}" in hit.message
+        assert hit.position > 0
+        assert hit.element > 0

@@ -12,7 +12,7 @@ CoverageEligibility*) structurally the same as R4, so R4B is the closest availab
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -102,10 +102,38 @@ def fhirpath(base: str, loc: Iterable[str | int]) -> str:
     return out
 
 
+# FHIR strings "SHALL NOT contain Unicode character points below 32, except for u0009
+# (horizontal tab), u000D (carriage return) and u000A (line feed)" (R4 datatypes, string).
+_FORBIDDEN_CONTROLS = frozenset(chr(c) for c in range(0x20)) - {"\t", "\r", "\n"}
+
+
+def control_character_issues(value: object, location: str) -> Iterator[FhirIssue]:
+    """Every string (or key) in ``value`` holding a control character FHIR forbids.
+
+    Always an error, whatever the severity of other rules: a NUL cannot even be stored.
+    """
+    if isinstance(value, str):
+        bad = next((c for c in value if c in _FORBIDDEN_CONTROLS), None)
+        if bad is not None:
+            yield error(
+                location, f"a FHIR string may not hold the control character U+{ord(bad):04X}"
+            )
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from control_character_issues(item, f"{location}[{index}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from control_character_issues(key, location)
+            yield from control_character_issues(item, f"{location}.{key}")
+
+
 def model_issues(
     resource: Mapping[str, Any], location: str, severity: Severity = Severity.ERROR
 ) -> list[FhirIssue]:
     """Structural R4 (R4B model) validation of one resource, as located issues."""
+    controls = list(control_character_issues(dict(resource), location))
+    if controls:
+        return controls
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return [FhirIssue(severity, location, "resourceType is missing", "structure")]

@@ -19,6 +19,8 @@ accepted with a warning. Everything else the TR3s forbid is an error.
 from __future__ import annotations
 
 import gc
+import re
+from functools import lru_cache
 
 from precert.interop.x12 import codes as x12codes
 from precert.interop.x12.errors import Level, Severity, X12Error, element_error, segment_error
@@ -134,7 +136,73 @@ def _parse(data: str | bytes) -> Document:
         raw = [s.strip(strip_set) for s in raw]
     segments = [s for s in raw if s]
     _read_interchanges(segments, delimiters, document)
+    control = _control_characters(delimiters)
+    if control.search(text):
+        _report_control_characters(document, control)
     return document
+
+
+@lru_cache(maxsize=16)
+def _control_characters(delimiters: Delimiters) -> re.Pattern[str]:
+    """C0 controls and DEL that are not this interchange's delimiters or line breaks.
+
+    The X12 basic and extended character sets hold no control characters, and a NUL
+    would also be refused by PostgreSQL when the message is stored.
+    """
+    allowed = {*"\t\r\n", delimiters.element, delimiters.segment}
+    allowed |= {delimiters.component, delimiters.repetition}
+    codes = [chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in allowed]
+    return re.compile("[" + re.escape("".join(codes)) + "]")
+
+
+def _report_control_characters(document: Document, control: re.Pattern[str]) -> None:
+    """Name each element holding a control character (IK403 6: invalid character).
+
+    Runs only when the whole-text search found one, so clean input pays one search.
+    """
+    located = False
+    for interchange in document.interchanges:
+        if any(control.search(value) for value in interchange.header):
+            interchange.errors.append(
+                _interchange_error("the ISA segment holds a control character", "024")
+            )
+            located = True
+        for group in interchange.groups:
+            for transaction in group.transactions:
+                found = _control_character_errors(transaction, control)
+                located = located or bool(found)
+                if found and not any(e.set_code == "5" for e in transaction.errors):
+                    found.append(_set_error(transaction, "one or more segments are in error", "5"))
+                transaction.errors.extend(found)
+    if not located:
+        document.errors.append(
+            _interchange_error("an envelope segment holds a control character", "024")
+        )
+
+
+def _control_character_errors(
+    transaction: TransactionSet, control: re.Pattern[str]
+) -> list[X12Error]:
+    errors: list[X12Error] = []
+    for loop in transaction.root.walk():
+        for segment in loop.segments:
+            for index, value in enumerate(segment.elements[1:], 1):
+                match = control.search(value)
+                if match is None:
+                    continue
+                errors.append(
+                    element_error(
+                        f"{segment.id}{index:02d} holds the control character "
+                        f"U+{ord(match.group()):04X}, outside the X12 character set",
+                        "6",
+                        segment_id=segment.id,
+                        position=segment.position,
+                        loop=loop.loop_id,
+                        element=index,
+                        bad_value=value,
+                    )
+                )
+    return errors
 
 
 def parse_strict(data: str | bytes) -> Document:

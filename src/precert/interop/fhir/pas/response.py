@@ -29,6 +29,7 @@ from precert.interop.fhir.common import (
     as_list,
     as_str,
     concept,
+    control_character_issues,
     error,
     extension,
     extensions,
@@ -450,6 +451,7 @@ def build_response_bundle(
         if not item["extension"]:
             del item["extension"]
         if d.reason_text:
+            problems.extend(control_character_issues(d.reason_text, f"{where}.reason_text"))
             number = len(notes) + 1
             notes.append({"number": number, "type": "display", "text": d.reason_text})
             item["noteNumber"] = [number]
