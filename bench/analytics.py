@@ -543,27 +543,35 @@ def main() -> None:
     )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="time the databases a previous run loaded (same --size) without reloading",
+    )
+    parser.add_argument(
         "--peer-share", type=int, default=8, choices=(2, 4, 8, 16), help="peer reads 1/N"
     )
     args = parser.parse_args()
 
-    args.sqlite.unlink(missing_ok=True)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{args.sqlite}{suffix}").unlink(missing_ok=True)
+    if not args.measure_only:
+        args.sqlite.unlink(missing_ok=True)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{args.sqlite}{suffix}").unlink(missing_ok=True)
     engines = {"SQLite": make_engine(f"sqlite:///{args.sqlite}")}
     if not args.skip_postgres:
-        admin = make_engine(args.postgres)
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-            connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-        admin.dispose()
+        if not args.measure_only:
+            admin = make_engine(args.postgres)
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+                connection.execute(text(f"CREATE SCHEMA {SCHEMA}"))
+            admin.dispose()
         separator = "&" if "?" in args.postgres else "?"
         url = f"{args.postgres}{separator}options=-csearch_path%3D{SCHEMA}"
         engines["PostgreSQL"] = make_engine(url)
-    for engine in engines.values():
-        prepare(engine)
-    print(f"generating and loading {args.size:,} authorizations with their events")
-    load(engines, args.size, args.seed)
+    if not args.measure_only:
+        for engine in engines.values():
+            prepare(engine)
+        print(f"generating and loading {args.size:,} authorizations with their events")
+        load(engines, args.size, args.seed)
     results = {
         name: measure(name, engine, args.size, args.peer_share) for name, engine in engines.items()
     }
