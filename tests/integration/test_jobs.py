@@ -18,8 +18,8 @@ from precert.adapters.queue.jobs import JobContext, JobRunner, Retry, handler
 from precert.adapters.queue.worker import Queue, build_queue, make_huey
 from precert.bootstrap import Precert
 from precert.clock import FrozenClock
+from precert.domain.retry import Backoff
 from precert.domain.review import ReviewReason
-from precert.domain.tasks import Backoff
 from precert.ports import ReviewQuery
 from tests.conftest import require_service
 from tests.integration.conftest import Tenant

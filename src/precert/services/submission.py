@@ -34,7 +34,7 @@ from precert.domain.authorization import (
     Status,
 )
 from precert.domain.errors import DomainError, IllegalTransition, NotFound
-from precert.domain.tasks import Backoff
+from precert.domain.retry import Backoff
 from precert.ports import (
     AuthorizationQuery,
     Clock,

@@ -18,7 +18,7 @@ from typing import Protocol
 from precert.domain import webhooks
 from precert.domain.access import Permission
 from precert.domain.errors import InvalidInput, Problem
-from precert.domain.tasks import Backoff
+from precert.domain.retry import Backoff
 from precert.domain.webhooks import WebhookEndpoint
 from precert.ports import Clock, UnitOfWork
 from precert.services.access import AccessContext

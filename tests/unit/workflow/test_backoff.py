@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from precert.domain.tasks import Backoff
+from precert.domain.retry import Backoff
 
 fractions = st.floats(min_value=0.0, max_value=1.0, exclude_max=True)
 

@@ -35,8 +35,9 @@ from precert.adapters.payers.registry import GatewayRegistry
 from precert.adapters.payers.store import SqlPayerUnitOfWork
 from precert.bootstrap import Precert
 from precert.domain.authorization import Actor, AuthorizationRequest, Role, Status
+from precert.domain.retry import Backoff
 from precert.domain.review import notification_overdue, payer_unreachable
-from precert.domain.tasks import Backoff, approval_lapsed, notification_overdue_since
+from precert.domain.tasks import approval_lapsed, notification_overdue_since
 from precert.ports import AuthorizationQuery, PayerUnavailable
 from precert.services.access import AccessContext, audit
 from precert.services.follow_up import ScanReport, TimeframeSource, payer_timeframes
