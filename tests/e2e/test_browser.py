@@ -12,8 +12,12 @@ from sqlalchemy import create_engine
 from precert.analytics import queries
 from precert.analytics.cms0057f import scope_filter
 from precert.analytics.metrics import approval_rate, decided_count, decision_hours, denial_rate
-from precert.domain.authorization import Urgency
-from tests.e2e.conftest import LiveServer, shoot, sign_in
+from precert.bootstrap import bootstrap
+from precert.config import Settings
+from precert.domain.authorization import LineOfBusiness, Role, Urgency
+from precert.domain.tenancy import Payer
+from precert.services import users as accounts
+from tests.e2e.conftest import PASSWORD, Account, LiveServer, shoot, sign_in
 from tests.factories import OTHER_NPI, VALID_NPI
 
 pytestmark = pytest.mark.browser
@@ -322,3 +326,65 @@ def test_manager_assigns_tasks_and_browses_review_and_policy(
     expect(page.get_by_role("heading", name="Rules", exact=False)).to_be_visible()
     expect(page.get_by_text("Source:").first).to_be_visible()
     shoot(page, "15-policy-pack-rules")
+
+
+#: A payer the demo organization has no connection to yet (the seed connects every demo payer).
+UNCONNECTED_PAYER = Payer(
+    id="browser-test-health",
+    name="Browser Test Health",
+    phone="555-0199",
+    x12_payer_id="BTH01",
+    lines_of_business=(LineOfBusiness.COMMERCIAL,),
+)
+
+
+def seed_admin_and_payer(server: LiveServer) -> Account:
+    """An admin of the demo organization, and a payer in the directory for it to connect."""
+    precert = bootstrap(Settings(database_url=server.database_url), migrate=False)
+    try:
+        with precert.uow() as uow:
+            uow.directory.upsert_payer(UNCONNECTED_PAYER)
+            uow.commit()
+            accounts.create_user(
+                uow,
+                organization_slug="demo",
+                email="admin@demo.example",
+                name="Admin Demo",
+                role=Role.ADMIN,
+                password=PASSWORD,
+                clock=precert.clock,
+            )
+    finally:
+        precert.engine.dispose()
+    return Account("demo", "admin@demo.example")
+
+
+def test_admin_connects_a_payer_through_the_form(page: Page, live_server: LiveServer) -> None:
+    """An admin fills the payer-connection form by its labels and sees the connection listed,
+    its client secret only as 'secret stored'."""
+    secret = "browser-client-secret-42"
+    sign_in(page, live_server, seed_admin_and_payer(live_server))
+    page.get_by_role("link", name="Admin", exact=True).click()
+    expect(page.get_by_role("heading", name="Payer connections")).to_be_visible()
+    page.get_by_label("Payer", exact=True).select_option(label=UNCONNECTED_PAYER.name)
+    page.get_by_label("Format").select_option(label="Da Vinci PAS (FHIR)")
+    page.get_by_label("Endpoint URL").fill("https://payer.example/fhir")
+    page.get_by_label("Submitter ID (NPI)").fill(VALID_NPI)
+    page.get_by_label("Sign-in method").select_option("oauth2-client-credentials")
+    page.get_by_label("Token URL").fill("https://payer.example/oauth/token")
+    page.get_by_label("Client ID").fill("precert-browser")
+    page.get_by_label("Client secret").fill(secret)
+    page.get_by_label("Scope").fill("system/Claim.write")
+    shoot(page, "16a-admin-payer-connection-form")
+    page.get_by_role("button", name="Add connection").click()
+
+    expect(page.get_by_text("Payer connection added.")).to_be_visible()
+    row = page.locator("#payers tr", has_text=UNCONNECTED_PAYER.name)
+    expect(row.locator("td[data-label='Endpoint']")).to_have_text("https://payer.example/fhir")
+    expect(row.get_by_text("OAuth 2.0 client credentials")).to_be_visible()
+    expect(row.get_by_text("secret stored")).to_be_visible()
+    expect(
+        row.get_by_role("button", name=f"Remove the connection to {UNCONNECTED_PAYER.name}")
+    ).to_be_visible()
+    assert secret not in page.content()
+    shoot(page, "16b-admin-payer-connections")

@@ -140,6 +140,47 @@ def list_connections(access: CurrentAccess, uow: PayerUowDep) -> list[Connection
     return [_connection_resource(c) for c in uow.payers.connections(access.organization_id)]
 
 
+def save_connection(
+    uow: SqlPayerUnitOfWork,
+    access: AccessContext,
+    payer_id: str,
+    settings: ConnectionSettings,
+    now: datetime,
+) -> tuple[PayerConnection, bool]:
+    """Create or replace the organization's connection to ``payer_id``; True when it is new.
+
+    Shared by the API and the admin page so both apply the same rules: admins only, the
+    payer must be in the directory, and a blank client secret keeps the stored one (an
+    edit need not re-enter it). The caller commits.
+    """
+    _admin(access)
+    if uow.directory.payer(payer_id) is None:
+        raise NotFound(f"unknown payer {payer_id!r}")
+    existing = uow.payers.connection(access.organization_id, payer_id)
+    secret = settings.auth.client_secret or (existing.auth.client_secret if existing else None)
+    connection = PayerConnection(
+        id=existing.id if existing else str(uuid.uuid4()),
+        organization_id=access.organization_id,
+        payer_id=payer_id,
+        format=settings.format,
+        endpoint=str(settings.endpoint).rstrip("/"),
+        auth=PayerAuth(
+            kind=settings.auth.kind,
+            token_url=str(settings.auth.token_url) if settings.auth.token_url else None,
+            client_id=settings.auth.client_id,
+            client_secret=secret,
+            scope=settings.auth.scope,
+        ),
+        organization_identifier=settings.organization_identifier,
+        timeout_seconds=settings.timeout_seconds,
+        max_attempts=settings.max_attempts,
+        created_at=existing.created_at if existing else now,
+        updated_at=now,
+    )
+    uow.payers.save_connection(connection)
+    return connection, existing is None
+
+
 @router.put("/v1/payer-connections/{payer_id}", response_model=ConnectionResource)
 def put_connection(
     payer_id: str,
@@ -150,34 +191,9 @@ def put_connection(
     response: Response,
 ) -> ConnectionResource:
     """Create or replace the connection to ``payer_id`` (admins only)."""
-    _admin(access)
-    if uow.directory.payer(payer_id) is None:
-        raise NotFound(f"unknown payer {payer_id!r}")
-    now = precert.clock.now()
-    existing = uow.payers.connection(access.organization_id, payer_id)
-    secret = body.auth.client_secret or (existing.auth.client_secret if existing else None)
-    connection = PayerConnection(
-        id=existing.id if existing else str(uuid.uuid4()),
-        organization_id=access.organization_id,
-        payer_id=payer_id,
-        format=body.format,
-        endpoint=str(body.endpoint).rstrip("/"),
-        auth=PayerAuth(
-            kind=body.auth.kind,
-            token_url=str(body.auth.token_url) if body.auth.token_url else None,
-            client_id=body.auth.client_id,
-            client_secret=secret,
-            scope=body.auth.scope,
-        ),
-        organization_identifier=body.organization_identifier,
-        timeout_seconds=body.timeout_seconds,
-        max_attempts=body.max_attempts,
-        created_at=existing.created_at if existing else now,
-        updated_at=now,
-    )
-    uow.payers.save_connection(connection)
+    connection, created = save_connection(uow, access, payer_id, body, precert.clock.now())
     uow.commit()
-    response.status_code = 200 if existing else 201
+    response.status_code = 201 if created else 200
     return _connection_resource(connection)
 
 

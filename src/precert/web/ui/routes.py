@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from precert.adapters.letters import appeal_letter_pdf
+from precert.adapters.payers.store import SqlPayerUnitOfWork
+from precert.bootstrap import Precert
 from precert.domain.access import ISSUABLE_ROLES, Permission
 from precert.domain.appeals import AppealAssessment, next_appeal_levels
 from precert.domain.authorization import (
@@ -41,20 +45,35 @@ from precert.domain.tenancy import Payer
 from precert.interop.fhir.pas import build_request_bundle
 from precert.interop.fhir.questionnaires import prefill
 from precert.policy import shipped_engine
-from precert.ports import AuthorizationQuery, PayerUnavailable, TaskQuery
+from precert.ports import (
+    AuthorizationQuery,
+    PayerConnection,
+    PayerFormat,
+    PayerUnavailable,
+    TaskQuery,
+)
 from precert.services import appeals, documentation, follow_up, readiness, submission
 from precert.services import authorizations as service
 from precert.services import eligibility as eligibility_service
 from precert.services import users as accounts
-from precert.services.access import Forbidden
+from precert.services.access import Forbidden, audit
 from precert.services.discover import LineRequirement, discover, discover_lines
-from precert.web.api.payers import gateways, payer_uow_factory, submission_settings
+from precert.web.api.payers import (
+    AuthSettings,
+    ConnectionSettings,
+    PayerUowDep,
+    gateways,
+    payer_uow_factory,
+    save_connection,
+    submission_settings,
+)
 from precert.web.deps import PrecertDep, UnitOfWorkDep, channel_of
 from precert.web.ui import dashboard, present, work
 from precert.web.ui.forms import (
     FormErrors,
     answer_field_errors,
     discovery_facts,
+    errors_of,
     parse_action,
     parse_letter,
     parse_new_authorization,
@@ -902,17 +921,96 @@ def patient_status(
     return response
 
 
-# --- admin: API keys and users ------------------------------------------------------------
+# --- admin: API keys, users and payer connections ------------------------------------------
+
+#: What the audit trail calls a payer connection; its subject id is the payer id.
+CONNECTION_SUBJECT = "payer-connection"
+FORMAT_LABELS = {PayerFormat.FHIR_PAS: "Da Vinci PAS (FHIR)", PayerFormat.X12_278: "X12 278"}
+AUTH_LABELS = {
+    "none": "None (trusted network, e.g. the sandbox)",
+    "oauth2-client-credentials": "OAuth 2.0 client credentials",
+}
+_CONNECTION_FIELDS = ("format", "endpoint", "organization_identifier")
+_TUNING_FIELDS = ("timeout_seconds", "max_attempts")
+_AUTH_FIELDS = ("kind", "token_url", "client_id", "client_secret", "scope")
+
+
+@dataclass(frozen=True)
+class ConnectionRow:
+    """One payer connection as the admin page shows it, with its payer's name."""
+
+    connection: PayerConnection
+    payer_name: str
+    secret_stored: bool
+
+
+def _row(connection: PayerConnection, payer_name: str) -> ConnectionRow:
+    # The secret is blanked here, so no template can ever render it back; only whether one
+    # is stored is kept.
+    return ConnectionRow(
+        connection=replace(connection, auth=replace(connection.auth, client_secret=None)),
+        payer_name=payer_name,
+        secret_stored=connection.auth.client_secret is not None,
+    )
+
+
+def _connection_rows(uow: SqlPayerUnitOfWork, viewer: Viewer, now: datetime) -> list[ConnectionRow]:
+    """The organization's connections, their reading audited like any other data read."""
+    viewer.context.require(Permission.ADMINISTER)
+    connections = uow.payers.connections(viewer.organization.id)
+    subjects = [c.payer_id for c in connections]
+    audit(uow, viewer.context, now, "read", CONNECTION_SUBJECT, subjects, view="admin")
+    uow.commit()
+    names = {p.id: p.name for p in uow.directory.payers()}
+    return [_row(c, names.get(c.payer_id, c.payer_id)) for c in connections]
+
+
+def _connection_values(connection: PayerConnection) -> dict[str, str]:
+    """The edit form's fields for a stored connection (never its secret)."""
+    auth = connection.auth
+    stored = {
+        "payer_id": connection.payer_id,
+        "format": connection.format.value,
+        "endpoint": connection.endpoint,
+        "organization_identifier": connection.organization_identifier,
+        "timeout_seconds": f"{connection.timeout_seconds:g}",
+        "max_attempts": str(connection.max_attempts),
+        "auth.kind": auth.kind,
+        "auth.token_url": auth.token_url,
+        "auth.client_id": auth.client_id,
+        "auth.scope": auth.scope,
+    }
+    return {name: value for name, value in stored.items() if value is not None}
+
+
+def _new_connection_values() -> dict[str, str]:
+    """The add form's starting values: the API's own defaults."""
+    fields = ConnectionSettings.model_fields
+    return {
+        "format": str(fields["format"].default),
+        "timeout_seconds": f"{fields['timeout_seconds'].default:g}",
+        "max_attempts": str(fields["max_attempts"].default),
+        "auth.kind": str(AuthSettings.model_fields["kind"].default),
+    }
+
+
+def _auth_kinds() -> tuple[str, ...]:
+    """The auth kinds the API accepts, read from its model so the two never differ."""
+    return get_args(AuthSettings.model_fields["kind"].annotation)
 
 
 def _admin(
     request: Request,
     viewer: Viewer,
-    uow: UnitOfWorkDep,
+    uow: SqlPayerUnitOfWork,
+    precert: Precert,
     *,
     status_code: int = 200,
     **extra: Any,
 ) -> Response:
+    connections = _connection_rows(uow, viewer, precert.clock.now())
+    editing: ConnectionRow | None = extra.pop("editing", None)
+    connected = {row.connection.payer_id for row in connections}
     return page(
         request,
         viewer,
@@ -928,19 +1026,52 @@ def _admin(
         user_errors=extra.pop("user_errors", FormErrors()),
         values=extra.pop("values", {}),
         done=extra.pop("done", None),
+        connections=connections,
+        editing=editing,
+        unconnected=[p for p in uow.directory.payers() if p.id not in connected],
+        format_options=[(f.value, FORMAT_LABELS[f]) for f in PayerFormat],
+        auth_options=[(kind, AUTH_LABELS.get(kind, kind)) for kind in _auth_kinds()],
+        format_labels=FORMAT_LABELS,
+        auth_labels=AUTH_LABELS,
+        connection_values=extra.pop(
+            "connection_values",
+            _connection_values(editing.connection) if editing else _new_connection_values(),
+        ),
+        connection_errors=extra.pop("connection_errors", FormErrors()),
     )
 
 
 @router.get("/ui/admin")
-def admin_page(request: Request, viewer: ViewerDep, uow: UnitOfWorkDep) -> Response:
-    """The organization's API keys and users (admins only)."""
+def admin_page(
+    request: Request, viewer: ViewerDep, uow: PayerUowDep, precert: PrecertDep
+) -> Response:
+    """The organization's API keys, users and payer connections (admins only).
+
+    ``?payer=ID`` opens the form on the stored connection to that payer, to edit it.
+    """
     viewer.context.require(Permission.ADMINISTER)
     done = {
         "revoked": "API key revoked.",
         "user-added": "User added.",
         "user-disabled": "User disabled; their sessions ended.",
+        "payer-added": "Payer connection added.",
+        "payer-saved": "Payer connection saved.",
+        "payer-removed": "Payer connection removed.",
     }.get(request.query_params.get("done", ""))
-    return _admin(request, viewer, uow, done=done)
+    editing = None
+    payer_id = request.query_params.get("payer")
+    if payer_id:
+        editing = _editing(uow, viewer, payer_id)
+    return _admin(request, viewer, uow, precert, done=done, editing=editing)
+
+
+def _editing(uow: SqlPayerUnitOfWork, viewer: Viewer, payer_id: str) -> ConnectionRow:
+    """The stored connection an edit form is about; NotFound when there is none."""
+    connection = uow.payers.connection(viewer.organization.id, payer_id)
+    if connection is None:
+        raise NotFound(f"no connection to payer {payer_id!r}")
+    payer = uow.directory.payer(payer_id)
+    return _row(connection, payer.name if payer else payer_id)
 
 
 def _role(value: str | None) -> Role | None:
@@ -953,7 +1084,7 @@ def create_key(
     request: Request,
     viewer: PostingViewerDep,
     form: FormDep,
-    uow: UnitOfWorkDep,
+    uow: PayerUowDep,
     precert: PrecertDep,
 ) -> Response:
     """Issue an API key; the token is shown on this response only."""
@@ -967,9 +1098,11 @@ def create_key(
     if role is None:
         errors.add(("key_role",), "choose a role")
     if errors or role is None:
-        return _admin(request, viewer, uow, status_code=422, key_errors=errors, values=fields)
+        return _admin(
+            request, viewer, uow, precert, status_code=422, key_errors=errors, values=fields
+        )
     token = accounts.issue_key(uow, viewer.context, name=name, role=role, clock=precert.clock)
-    return _admin(request, viewer, uow, new_token=token, done="API key created.")
+    return _admin(request, viewer, uow, precert, new_token=token, done="API key created.")
 
 
 @router.post("/ui/admin/keys/{key_id}/revoke")
@@ -986,7 +1119,7 @@ def create_user(
     request: Request,
     viewer: PostingViewerDep,
     form: FormDep,
-    uow: UnitOfWorkDep,
+    uow: PayerUowDep,
     precert: PrecertDep,
 ) -> Response:
     """Add a user to the organization."""
@@ -1015,7 +1148,9 @@ def create_user(
             errors.add(("email",), str(exc))
     if errors:
         fields.pop("password", None)
-        return _admin(request, viewer, uow, status_code=422, user_errors=errors, values=fields)
+        return _admin(
+            request, viewer, uow, precert, status_code=422, user_errors=errors, values=fields
+        )
     return RedirectResponse("/ui/admin?done=user-added", status_code=303)
 
 
@@ -1028,6 +1163,145 @@ def disable_user(
         raise Forbidden("you cannot disable your own account; ask another admin")
     accounts.disable_user(uow, viewer.context, user_id, precert.clock)
     return RedirectResponse("/ui/admin?done=user-disabled", status_code=303)
+
+
+def _parse_connection(fields: Mapping[str, str]) -> tuple[ConnectionSettings | None, FormErrors]:
+    """The API's connection settings from the form's fields, or the errors to show beside them.
+
+    The API's own model validates, so the page and the API accept exactly the same
+    connections. Blank fields are left out so the model's defaults and "required" apply.
+    """
+    body: dict[str, Any] = {
+        name: value
+        for name in (*_CONNECTION_FIELDS, *_TUNING_FIELDS)
+        if (value := fields.get(name, "").strip())
+    }
+    # The secret is taken as typed (spaces may belong to it); blank means "keep the stored one".
+    body["auth"] = {
+        name: value if name == "client_secret" else value.strip()
+        for name in _AUTH_FIELDS
+        if (value := fields.get(f"auth.{name}", "")).strip()
+    }
+    try:
+        return ConnectionSettings.model_validate(body), FormErrors()
+    except ValidationError as exc:
+        errors = errors_of(exc)
+        for error in exc.errors():
+            if error["type"] == "url_parsing":  # pydantic's wording is for programmers
+                where = ".".join(str(part) for part in error["loc"])
+                errors.fields[where] = "enter the full address, e.g. https://payer.example/fhir"
+        return None, errors
+
+
+def _store_connection(
+    request: Request,
+    viewer: Viewer,
+    uow: SqlPayerUnitOfWork,
+    precert: Precert,
+    payer_id: str,
+    fields: dict[str, str],
+    editing: ConnectionRow | None,
+    payer_problem: str | None = None,
+) -> Response:
+    """Validate and save a connection; the page again with 422 and the fields marked if not."""
+    settings, errors = _parse_connection(fields)
+    if payer_problem:
+        errors.add(("payer_id",), payer_problem)
+    if settings is not None and not errors:
+        try:
+            connection, created = save_connection(
+                uow, viewer.context, payer_id, settings, precert.clock.now()
+            )
+        except NotFound:
+            errors.add(("payer_id",), "choose a payer from the list")
+        else:
+            event = "created" if created else "replaced"
+            audit(
+                uow,
+                viewer.context,
+                connection.updated_at,
+                "write",
+                CONNECTION_SUBJECT,
+                [payer_id],
+                event=event,
+                connection=connection.id,
+            )
+            uow.commit()
+            done = "payer-added" if created else "payer-saved"
+            return RedirectResponse(f"/ui/admin?done={done}", status_code=303)
+    # The secret is never sent back, not even the one just typed.
+    fields.pop("auth.client_secret", None)
+    return _admin(
+        request,
+        viewer,
+        uow,
+        precert,
+        status_code=422,
+        editing=editing,
+        connection_values=fields,
+        connection_errors=errors,
+    )
+
+
+@router.post("/ui/admin/payers")
+def add_connection(
+    request: Request,
+    viewer: PostingViewerDep,
+    form: FormDep,
+    uow: PayerUowDep,
+    precert: PrecertDep,
+) -> Response:
+    """Connect a payer the organization has no connection to yet."""
+    viewer.context.require(Permission.ADMINISTER)
+    fields = fields_of(form)
+    payer_id = fields.get("payer_id", "").strip()
+    problem = None
+    if not payer_id:
+        problem = "choose a payer"
+    elif uow.payers.connection(viewer.organization.id, payer_id) is not None:
+        # Adding never overwrites: replacing a connection is an edit, started from its row.
+        problem = "this payer is already connected; use Edit on its row to change it"
+    return _store_connection(request, viewer, uow, precert, payer_id, fields, None, problem)
+
+
+@router.post("/ui/admin/payers/{payer_id}")
+def edit_connection(
+    request: Request,
+    payer_id: str,
+    viewer: PostingViewerDep,
+    form: FormDep,
+    uow: PayerUowDep,
+    precert: PrecertDep,
+) -> Response:
+    """Replace the stored connection to ``payer_id``; a blank secret keeps the stored one."""
+    viewer.context.require(Permission.ADMINISTER)
+    editing = _editing(uow, viewer, payer_id)
+    fields = {**fields_of(form), "payer_id": payer_id}
+    return _store_connection(request, viewer, uow, precert, payer_id, fields, editing)
+
+
+@router.post("/ui/admin/payers/{payer_id}/remove")
+def remove_connection(
+    payer_id: str, viewer: PostingViewerDep, uow: PayerUowDep, precert: PrecertDep
+) -> Response:
+    """Remove the connection to ``payer_id``: requests to that payer can no longer be sent."""
+    viewer.context.require(Permission.ADMINISTER)
+    connection = uow.payers.connection(viewer.organization.id, payer_id)
+    if connection is None:
+        raise NotFound(f"no connection to payer {payer_id!r}")
+    uow.payers.delete_connection(viewer.organization.id, payer_id)
+    audit(
+        uow,
+        viewer.context,
+        precert.clock.now(),
+        "write",
+        CONNECTION_SUBJECT,
+        [payer_id],
+        event="removed",
+        connection=connection.id,
+    )
+    uow.commit()
+    return RedirectResponse("/ui/admin?done=payer-removed", status_code=303)
 
 
 # --- static files ----------------------------------------------------------------------
