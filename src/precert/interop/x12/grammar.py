@@ -37,7 +37,6 @@ class LoopSpec:
         "segments",
         "trigger",
         "triggers",
-        "watched",
     )
 
     def __init__(
@@ -66,9 +65,13 @@ class LoopSpec:
             by_trigger.setdefault(child.trigger, []).append(child)
         self.triggers = {k: tuple(v) for k, v in by_trigger.items()}
         # The parser's hot path, precomputed: segments that can only mean "one more member of
-        # this loop" (never a child trigger) with their maximum use, and the members that need
-        # more than counting when they arrive (code restrictions, the closing segment).
-        self.members = {k: v for k, v in self.segments.items() if k not in self.triggers}
+        # this loop" (never a child trigger) with their maximum use. A member that needs more
+        # than counting when it arrives (code restrictions, the closing segment) gets 0, so
+        # the one "over the limit?" comparison also sends it down the slow path.
+        watched = set(self.restrictions) | ({closer} if closer else set())
+        self.members = {
+            k: 0 if k in watched else v for k, v in self.segments.items() if k not in self.triggers
+        }
         # The child loop a trigger opens, by trigger id and then by its first element, as
         # ``_place`` would pick it (the first child accepting that qualifier); key "" holds
         # the first child accepting any qualifier, used for every other value.
@@ -82,7 +85,6 @@ class LoopSpec:
                     # An earlier accept-anything child wins over later qualified ones.
                     table = dict.fromkeys(table, child)
             self.opens[sid] = table
-        self.watched = frozenset(self.restrictions) | ({closer} if closer else frozenset())
         # Required entries tagged as child loop (True) or segment (False), in declared order.
         self.required_kinds = tuple((need, need[:1].isdigit()) for need in required)
 
@@ -96,7 +98,15 @@ class LoopSpec:
 class Grammar:
     """A transaction set's structure: header loop and hierarchical levels."""
 
-    __slots__ = ("header", "known_segments", "levels", "parents", "required_levels", "set_id")
+    __slots__ = (
+        "header",
+        "known_segments",
+        "levels",
+        "parents",
+        "placements",
+        "required_levels",
+        "set_id",
+    )
 
     def __init__(
         self,
@@ -111,6 +121,11 @@ class Grammar:
         self.levels = dict(levels or {})
         self.parents = dict(parents or {})
         self.required_levels = required_levels
+        # Per HL03 level: its loop and the parent levels it may sit under, in one lookup.
+        self.placements = {
+            level: (spec, self.parents.get(level, frozenset()))
+            for level, spec in self.levels.items()
+        }
         known: set[str] = {"ST", "SE"}
         pending = [header, *self.levels.values()]
         while pending:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from precert.interop.x12 import codes as x12codes
@@ -48,7 +49,45 @@ _ISA_LENGTH = 106
 # element; past this many per transaction set the rest add nothing to a 999.
 MAX_ERRORS_PER_SET = 200
 _HL_LEVELS = SEGMENT_SPECS["HL"].elements[2].codes or frozenset()
-_NONE: frozenset[str] = frozenset()
+
+
+def _period_ok(fmt: str, value: str) -> bool:
+    """Whether DTP03 ``value`` is a real date (D8) or an ordered date range (RD8)."""
+    if fmt == "D8":
+        return valid_date(value)
+    if fmt == "RD8":
+        start, dash, end = value.partition("-")
+        return bool(dash) and valid_date(start) and valid_date(end) and start <= end
+    return True
+
+
+def _birth_date_ok(fmt: str, value: str) -> bool:
+    """Whether DMG02 ``value`` is a real date when DMG01 says it is one (D8)."""
+    return fmt != "D8" or not value or valid_date(value)
+
+
+def _dtp_check(elements: list[str], component: str, repetition: str) -> bool:
+    # A DTP the generated check accepts has exactly its three elements.
+    return _ACCEPTS_DTP(elements, component, repetition) and _period_ok(elements[2], elements[3])
+
+
+def _dmg_check(elements: list[str], component: str, repetition: str) -> bool:
+    # DMG01 and DMG02 are paired, so an accepted DMG with DMG01 also has DMG02.
+    return _ACCEPTS_DMG(elements, component, repetition) and (
+        len(elements) < 3 or _birth_date_ok(elements[1], elements[2])
+    )
+
+
+_ACCEPTS_DTP = ACCEPTS["DTP"]
+_ACCEPTS_DMG = ACCEPTS["DMG"]
+#: The parser's check per segment id for a placed segment: the generated "all valid?"
+#: function, with the date checks that depend on a qualifier folded in for DTP and DMG,
+#: so a valid segment costs one lookup and one call. False sends it to ``_explain``.
+_PLACED_CHECKS: dict[str, Callable[[list[str], str, str], bool]] = {
+    **ACCEPTS,
+    "DTP": _dtp_check,
+    "DMG": _dmg_check,
+}
 
 
 def _interchange_error(message: str, code: str, severity: Severity = Severity.ERROR) -> X12Error:
@@ -508,6 +547,11 @@ def _check_convention(transaction: TransactionSet) -> None:
             )
 
 
+#: What ``_LoopBuilder`` records per HL01: level code, loop, HL segment, segment counts.
+_HLEntry = tuple[str, Loop, Segment, dict[str, int]]
+_NO_PLACEMENT: tuple[None, frozenset[str]] = (None, frozenset())
+
+
 class _LoopBuilder:
     """Places each segment in its loop and validates it; one instance per transaction set.
 
@@ -544,51 +588,50 @@ class _LoopBuilder:
         self.root = transaction.root
         # The open loops, innermost last: (spec, loop, segment counts).
         self.stack: list[tuple[LoopSpec, Loop, dict[str, int]]] = [(grammar.header, self.root, {})]
-        # HL01 -> (level code, loop) for parent lookup.
-        self.hl_ids: dict[str, tuple[str, Loop, Segment]] = {}
+        # HL01 -> (level code, loop, HL segment, segment counts) for parent lookup and the
+        # closing checks.
+        self.hl_ids: dict[str, _HLEntry] = {}
         # The loops (by identity) some later HL sits under, recorded while placing HLs so
         # the HL04 check needs no walk over every loop's children.
         self.parents_seen: set[int] = set()
 
     def build(self, content: list[list[str]]) -> None:
+        """Place and validate ``content`` (the segments between ST and SE), then check loops."""
         errors = self.errors
-        accepts_by_id = ACCEPTS
+        checks = _PLACED_CHECKS
         component = self.component
         repetition = self.repetition
         hierarchical = bool(self.grammar.levels)
         stack = self.stack
         spec, loop, counts = stack[-1]
-        members, watched, opens, append, loop_id = (
+        members, opens, append, loop_id = (
             spec.members,
-            spec.watched,
             spec.opens,
             loop.segments.append,
             spec.loop_id,
         )
-        position = 1
-        for elements in content:
-            position += 1
-            if len(errors) > MAX_ERRORS_PER_SET:
-                break
+        for position, elements in enumerate(content, 2):
             segment = Segment(elements, position)
             sid = elements[0]
             limit = members.get(sid)
             if limit is not None:
-                # The common case: one more member of the innermost open loop.
                 used = counts.get(sid, 0) + 1
                 counts[sid] = used
                 append(segment)
                 placed = loop_id
-                if used > limit or sid in watched:
-                    self._after_append(spec, segment, used)
-                    spec, loop, counts = stack[-1]
-                    members, watched, opens, append, loop_id = (
-                        spec.members,
-                        spec.watched,
-                        spec.opens,
-                        loop.segments.append,
-                        spec.loop_id,
-                    )
+                if used <= limit:
+                    # The common case, one more member of the innermost open loop: no
+                    # error can arise but from the segment's own check, so only a failed
+                    # check needs the error cap tested.
+                    check = checks.get(sid)
+                    if check is None or check(elements, component, repetition):
+                        continue
+                    self._explain(segment, placed)
+                    if len(errors) > MAX_ERRORS_PER_SET:
+                        break
+                    continue
+                self._after_append(spec, segment, used)
+                spec, loop, counts = stack[-1]
             else:
                 table = opens.get(sid)
                 child = None
@@ -596,36 +639,53 @@ class _LoopBuilder:
                     # The next most common case: a trigger opening a child of this loop.
                     child = table.get(elements[1] if len(elements) > 1 else "") or table.get("")
                 if child is not None:
-                    placed = self._open(child, loop, segment)
-                elif sid == "HL" and hierarchical:
-                    placed = self._place_hl(segment)
+                    placed = child.loop_id
+                    opened = Loop(placed)
+                    opened.segments.append(segment)
+                    loop.children.append(opened)
+                    spec, loop, counts = child, opened, {}
+                    stack.append((spec, loop, counts))
                 else:
-                    placed = self._place(segment)
-                spec, loop, counts = stack[-1]
-                members, watched, opens, append, loop_id = (
-                    spec.members,
-                    spec.watched,
-                    spec.opens,
-                    loop.segments.append,
-                    spec.loop_id,
-                )
-            accepts = accepts_by_id.get(sid)
-            if accepts is not None and placed:
-                if not accepts(elements, component, repetition):
-                    explain_segment(
-                        elements,
-                        SEGMENT_SPECS[sid],
-                        component,
-                        repetition,
-                        position,
-                        placed,
-                        errors,
-                    )
-                if sid == "DTP":
-                    self._check_period(segment, placed)
-                elif sid == "DMG" and elements[1:2] == ["D8"]:
-                    self._check_birth_date(segment, placed)
+                    if sid == "HL" and hierarchical:
+                        placed = self._place_hl(segment)
+                    else:
+                        placed = self._place(segment)
+                    spec, loop, counts = stack[-1]
+            members, opens, append, loop_id = (
+                spec.members,
+                spec.opens,
+                loop.segments.append,
+                spec.loop_id,
+            )
+            if placed:
+                check = checks.get(sid)
+                if check is not None and not check(elements, component, repetition):
+                    self._explain(segment, placed)
+            # Checked after each segment rather than before the next: the same cut-off.
+            if len(errors) > MAX_ERRORS_PER_SET:
+                break
         self._check_required()
+
+    def _explain(self, segment: Segment, loop_id: str) -> None:
+        """Report every problem of a placed segment its fast check refused."""
+        elements = segment.elements
+        sid = elements[0]
+        component = self.component
+        repetition = self.repetition
+        if not ACCEPTS[sid](elements, component, repetition):
+            explain_segment(
+                elements,
+                SEGMENT_SPECS[sid],
+                component,
+                repetition,
+                segment.position,
+                loop_id,
+                self.errors,
+            )
+        if sid == "DTP":
+            self._check_period(segment, loop_id)
+        elif sid == "DMG" and elements[1:2] == ["D8"]:
+            self._check_birth_date(segment, loop_id)
 
     # --- placement ------------------------------------------------------------------
 
@@ -756,15 +816,15 @@ class _LoopBuilder:
             elements = [*elements, "", "", "", ""]
         hl_id, parent_id, level = elements[1], elements[2], elements[3]
         hl_ids = self.hl_ids
-        grammar = self.grammar
-        spec = grammar.levels.get(level)
-        parent_entry = hl_ids.get(parent_id) if parent_id else None
-        if (
-            spec is None
-            or hl_id != str(len(hl_ids) + 1)
-            or (parent_id and parent_entry is None)
-            or (parent_entry[0] if parent_entry else "") not in grammar.parents.get(level, _NONE)
-        ):
+        spec, allowed = self.grammar.placements.get(level, _NO_PLACEMENT)
+        if parent_id:
+            parent_entry = hl_ids.get(parent_id)
+            # None (no such HL) is in no ``allowed`` set, so it also takes the slow path.
+            parent_level = parent_entry[0] if parent_entry is not None else None
+        else:
+            parent_entry = None
+            parent_level = ""
+        if spec is None or parent_level not in allowed or hl_id != str(len(hl_ids) + 1):
             # Something is off: report it precisely (this may also invent a loop spec).
             spec = self._hl_problems(segment, hl_id, parent_id, level, spec, parent_entry)
         if parent_entry is not None:
@@ -775,10 +835,11 @@ class _LoopBuilder:
         loop = Loop(spec.loop_id)
         loop.segments.append(segment)
         parent_loop.children.append(loop)
-        hl_ids[hl_id] = (level, loop, segment)
+        counts: dict[str, int] = {}
+        hl_ids[hl_id] = (level, loop, segment, counts)
         stack = self.stack
         del stack[1:]
-        stack.append((spec, loop, {}))
+        stack.append((spec, loop, counts))
         return spec.loop_id
 
     def _hl_problems(
@@ -788,7 +849,7 @@ class _LoopBuilder:
         parent_id: str,
         level: str,
         spec: LoopSpec | None,
-        parent_entry: tuple[str, Loop, Segment] | None,
+        parent_entry: _HLEntry | None,
     ) -> LoopSpec:
         """Report what is wrong with an HL; return the loop spec to read its level with."""
         position = segment.position
@@ -853,14 +914,7 @@ class _LoopBuilder:
 
     def _check_period(self, segment: Segment, loop_id: str) -> None:
         fmt, value = segment.get(2), segment.get(3)
-        if fmt == "D8":
-            ok = valid_date(value)
-        elif fmt == "RD8":
-            start, dash, end = value.partition("-")
-            ok = bool(dash) and valid_date(start) and valid_date(end) and start <= end
-        else:
-            return
-        if not ok:
+        if not _period_ok(fmt, value):
             self.errors.append(
                 element_error(
                     f"DTP03 {value!r} is not a valid {fmt} value",
@@ -875,7 +929,7 @@ class _LoopBuilder:
 
     def _check_birth_date(self, segment: Segment, loop_id: str) -> None:
         value = segment.get(2)
-        if value and not valid_date(value):
+        if not _birth_date_ok("D8", value):
             self.errors.append(
                 element_error(
                     f"DMG02 {value!r} is not a valid CCYYMMDD date",
@@ -890,33 +944,38 @@ class _LoopBuilder:
 
     def _check_required(self) -> None:
         grammar = self.grammar
-        # From the final table, not from every HL seen: a repeated HL01 replaces its entry.
-        levels_seen = {entry[0] for entry in self.hl_ids.values()}
+        hl_ids = self.hl_ids
         required = grammar.required_levels
-        bht = self.root.first("BHT")
-        if grammar.set_id == "278" and bht is not None and bht.get(2) == "11":
-            # A response stops at the level it rejects with AAA (X12 RFI 2445).
-            required = required[:1]
-        for level in required:
-            if level not in levels_seen:
-                loop_id = grammar.levels[level].loop_id
-                self.errors.append(
-                    segment_error(
-                        f"loop {loop_id} (HL level {level}) is required",
-                        "I7",
-                        segment_id="HL",
-                        position=self.transaction.segment_count,
-                        loop=loop_id,
+        if required:
+            # From the final table, not from every HL seen: a repeated HL01 replaces its entry.
+            levels_seen = {entry[0] for entry in hl_ids.values()}
+            bht = self.root.first("BHT") if grammar.set_id == "278" else None
+            if bht is not None and bht.get(2) == "11":
+                # A response stops at the level it rejects with AAA (X12 RFI 2445).
+                required = required[:1]
+            for level in required:
+                if level not in levels_seen:
+                    loop_id = grammar.levels[level].loop_id
+                    self.errors.append(
+                        segment_error(
+                            f"loop {loop_id} (HL level {level}) is required",
+                            "I7",
+                            segment_id="HL",
+                            position=self.transaction.segment_count,
+                            loop=loop_id,
+                        )
                     )
-                )
-        self._check_loop(grammar.header, self.root)
+        self._check_loop(grammar.header, self.root, self.stack[0][2])
         with_children = self.parents_seen
-        for level, loop, hl in self.hl_ids.values():
-            spec = grammar.levels.get(level)
+        levels = grammar.levels
+        for level, loop, hl, counts in hl_ids.values():
+            spec = levels.get(level)
             if spec is None:
                 continue
-            self._check_loop(spec, loop)
-            flag = hl.get(4)
+            if spec.required_kinds:
+                self._check_loop(spec, loop, counts)
+            elements = hl.elements
+            flag = elements[4] if len(elements) > 4 else ""
             if not flag:
                 continue
             # Every child HL loop was attached through its HL02, which _place_hl recorded.
@@ -935,20 +994,31 @@ class _LoopBuilder:
                     )
                 )
 
-    def _check_loop(self, spec: LoopSpec, loop: Loop) -> None:
+    def _check_loop(self, spec: LoopSpec, loop: Loop, counts: dict[str, int]) -> None:
+        """Report the required segments and child loops ``loop`` lacks.
+
+        ``counts`` holds every segment of the loop but its first (the trigger, placed
+        when the loop was opened), so a required segment is looked up, not searched for.
+        """
+        segments = loop.segments
         for need, is_loop in spec.required_kinds:
             if is_loop:
-                found = any(c.loop_id == need for c in loop.children)
-            else:
-                found = any(s.elements[0] == need for s in loop.segments)
-            if not found:
-                first = loop.segments[0] if loop.segments else None
-                self.errors.append(
-                    segment_error(
-                        f"{need} is required in loop {spec.loop_id}",
-                        "3",
-                        segment_id=need[:3],
-                        position=first.position if first else 1,
-                        loop=spec.loop_id,
-                    )
-                )
+                for child in loop.children:
+                    if child.loop_id == need:
+                        break
+                else:
+                    self._missing(spec, loop, need)
+            elif need not in counts and not (segments and segments[0].elements[0] == need):
+                self._missing(spec, loop, need)
+
+    def _missing(self, spec: LoopSpec, loop: Loop, need: str) -> None:
+        first = loop.segments[0] if loop.segments else None
+        self.errors.append(
+            segment_error(
+                f"{need} is required in loop {spec.loop_id}",
+                "3",
+                segment_id=need[:3],
+                position=first.position if first else 1,
+                loop=spec.loop_id,
+            )
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 from datetime import date
+from itertools import islice
 from typing import NamedTuple
 
 from precert.interop.x12.errors import Level, X12Error
@@ -309,8 +310,9 @@ Typed = HealthCareReview | Eligibility | Acknowledgment
 # --- reading ----------------------------------------------------------------------------
 #
 # Reading is the other half of the codec's cost, so it is written for speed:
-# - each loop's segments are indexed by id in one pass (``_index``) instead of one scan
-#   per ``first``/``all`` question;
+# - each loop's segments are read in one pass that dispatches on the segment id, filling
+#   locals (first occurrence where the view holds one, document order where it holds
+#   many), instead of one helper call and lookup per field;
 # - a segment's elements are padded once (``_padded``) and then read by plain indexing,
 #   instead of a method call per element;
 # - the views are NamedTuples, built with one positional call each (a frozen dataclass
@@ -318,10 +320,6 @@ Typed = HealthCareReview | Eligibility | Acknowledgment
 # - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
 
 _BLANK = [""] * 16
-_NO_SEGMENTS: list[list[str]] = []
-
-#: A loop's segments by id, each as its element list, in document order.
-_Index = dict[str, list[list[str]]]
 
 
 def _padded(elements: list[str], size: int) -> list[str]:
@@ -330,23 +328,13 @@ def _padded(elements: list[str], size: int) -> list[str]:
     return elements + _BLANK[:missing] if missing > 0 else elements
 
 
-def _index(segments: list[Segment]) -> _Index:
-    """``segments`` grouped by segment id, in one pass."""
-    index: _Index = {}
+def _first_in(segments: list[Segment], segment_id: str, size: int) -> list[str] | None:
+    """The first ``segment_id`` segment's elements, padded to ``size`` entries, or None."""
     for segment in segments:
         elements = segment.elements
-        found = index.get(elements[0])
-        if found is None:
-            index[elements[0]] = [elements]
-        else:
-            found.append(elements)
-    return index
-
-
-def _first(index: _Index, segment_id: str, size: int) -> list[str] | None:
-    """The first ``segment_id`` segment, padded to ``size`` entries, or None."""
-    found = index.get(segment_id)
-    return _padded(found[0], size) if found else None
+        if elements[0] == segment_id:
+            return _padded(elements, size)
+    return None
 
 
 def read(transaction: TransactionSet) -> Typed:
@@ -387,32 +375,19 @@ def _read(transaction: TransactionSet) -> Typed:
     )
 
 
-def _rejections(loop_id: str, index: _Index) -> tuple[Rejection, ...]:
-    found = index.get("AAA")
-    if not found:
-        return ()
-    return tuple(Rejection(loop_id, e[1], e[3], e[4]) for e in (_padded(e, 5) for e in found))
+def _rejection(loop_id: str, elements: list[str]) -> Rejection:
+    e = _padded(elements, 5)
+    return Rejection(loop_id, e[1], e[3], e[4])
 
 
-def _traces(index: _Index) -> tuple[Trace, ...]:
-    found = index.get("TRN")
-    if not found:
-        return ()
-    return tuple(Trace(e[1], e[2], e[3], e[4]) for e in (_padded(e, 5) for e in found))
+def _rejections(loop: Loop) -> tuple[Rejection, ...]:
+    loop_id = loop.loop_id
+    return tuple([_rejection(loop_id, s.elements) for s in loop.segments if s.elements[0] == "AAA"])
 
 
-def _references(index: _Index) -> tuple[tuple[str, str], ...]:
-    found = index.get("REF")
-    if not found:
-        return ()
-    return tuple((e[1], e[2]) for e in (_padded(e, 3) for e in found))
-
-
-def _periods(index: _Index) -> tuple[Period, ...]:
-    found = index.get("DTP")
-    if not found:
-        return ()
-    return tuple(Period(e[1], e[2], e[3]) for e in (_padded(e, 4) for e in found))
+def _period(elements: list[str]) -> Period:
+    e = _padded(elements, 4)
+    return Period(e[1], e[2], e[3])
 
 
 def _party(loop: Loop) -> Party:
@@ -420,34 +395,61 @@ def _party(loop: Loop) -> Party:
     segments = loop.segments
     nm1 = _padded(segments[0].elements, 10)
     if len(segments) == 1:
-        # Most name loops are a lone NM1: skip the index entirely.
+        # Most name loops are a lone NM1: nothing else to read.
         return Party(
             nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
             (), "", "", "", "", "", "", "", "", "", "", "", (),
         )  # fmt: skip
-    index = _index(segments)
+    references: list[tuple[str, str]] = []
+    rejections: list[Rejection] = []
+    per = n3 = n4 = prv = dmg = ins = None
+    for segment in islice(segments, 1, None):
+        e = segment.elements
+        sid = e[0]
+        if sid == "REF":
+            e = _padded(e, 3)
+            references.append((e[1], e[2]))
+        elif sid == "N3":
+            if n3 is None:
+                n3 = e
+        elif sid == "N4":
+            if n4 is None:
+                n4 = e
+        elif sid == "PER":
+            if per is None:
+                per = e
+        elif sid == "PRV":
+            if prv is None:
+                prv = e
+        elif sid == "DMG":
+            if dmg is None:
+                dmg = e
+        elif sid == "INS":
+            if ins is None:
+                ins = e
+        elif sid == "AAA":
+            rejections.append(_rejection(loop.loop_id, e))
     phone = ""
-    per = index.get("PER")
     if per is not None:
-        contact = _padded(per[0], 9)
+        contact = _padded(per, 9)
         for i in (3, 5, 7):
             if contact[i] == "TE":
                 phone = contact[i + 1]
                 break
-    n3 = _first(index, "N3", 3) or _BLANK
-    n4 = _first(index, "N4", 4) or _BLANK
-    prv = _first(index, "PRV", 4) or _BLANK
-    dmg = _first(index, "DMG", 4) or _BLANK
-    ins = _first(index, "INS", 3) or _BLANK
+    n3 = _BLANK if n3 is None else _padded(n3, 3)
+    n4 = _BLANK if n4 is None else _padded(n4, 4)
+    prv = _BLANK if prv is None else _padded(prv, 4)
+    dmg = _BLANK if dmg is None else _padded(dmg, 4)
+    ins = _BLANK if ins is None else _padded(ins, 3)
     return Party(
         nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
-        _references(index),
+        tuple(references),
         n3[1], n3[2], n4[1], n4[2], n4[3],
         phone,
         prv[1], prv[3],
         dmg[2], dmg[3],
         ins[2],
-        _rejections(loop.loop_id, index),
+        tuple(rejections),
     )  # fmt: skip
 
 
@@ -490,10 +492,8 @@ def _party_at(levels: dict[str, list[Loop]], level: str, default: str) -> Party:
     return _party(name)
 
 
-def _review(index: _Index, component: str) -> Review | None:
-    um = _first(index, "UM", 10)
-    if um is None:
-        return None
+def _review(elements: list[str], component: str) -> Review:
+    um = _padded(elements, 10)
     facility = um[4].split(component) if um[4] else _BLANK
     return Review(
         um[1],
@@ -506,85 +506,39 @@ def _review(index: _Index, component: str) -> Review | None:
     )
 
 
-def _outcome(index: _Index) -> Outcome | None:
-    hcr = _first(index, "HCR", 5)
-    return None if hcr is None else Outcome(hcr[1], hcr[2], hcr[3], hcr[4])
-
-
-def _quantity(index: _Index) -> Quantity | None:
-    hsd = _first(index, "HSD", 7)
-    return None if hsd is None else Quantity(hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6])
-
-
-def _attachments(index: _Index) -> tuple[Attachment, ...]:
-    found = index.get("PWK")
-    if not found:
-        return ()
-    return tuple(Attachment(e[1], e[2], e[6]) for e in (_padded(e, 7) for e in found))
-
-
-def _message(index: _Index) -> str:
-    msg = _first(index, "MSG", 2)
-    return msg[1] if msg else ""
-
-
 def _providers(loop: Loop) -> tuple[Party, ...]:
-    return tuple(_party(c) for c in loop.children if c.segments[0].elements[0] == "NM1")
+    return tuple([_party(c) for c in loop.children if c.segments[0].elements[0] == "NM1"])
 
 
-def _procedure(index: _Index, component: str) -> Procedure | None:
-    for sid in ("SV1", "SV2", "SV3"):
-        found = index.get(sid)
-        if not found:
-            continue
-        e = _padded(found[0], 12)
-        code_index = 2 if sid == "SV2" else 1
-        parts = e[code_index].split(component) if e[code_index] else []
-        if sid == "SV1":
-            amount, basis, units, place = e[2], e[3], e[4], e[5]
-            pointers = tuple(e[7].split(component)) if e[7] else ()
-        elif sid == "SV2":
-            amount, basis, units, place, pointers = e[3], e[4], e[5], "", ()
-        else:
-            amount, basis, units, place, pointers = e[2], "", e[11], e[3], ()
-        return Procedure(
-            sid,
-            parts[0] if parts else "",
-            parts[1] if len(parts) > 1 else "",
-            tuple(m for m in parts[2:6] if m),
-            amount,
-            basis,
-            units,
-            place,
-            e[1] if sid == "SV2" else "",
-            pointers,
-        )
-    return None
-
-
-def _service(loop: Loop, component: str) -> Service:
-    index = _index(loop.segments)
-    return Service(
-        _traces(index),
-        _review(index, component),
-        _outcome(index),
-        _references(index),
-        _periods(index),
-        _procedure(index, component),
-        _quantity(index),
-        _attachments(index),
-        _message(index),
-        _providers(loop),
-        _rejections(loop.loop_id, index),
+def _procedure(elements: list[str], component: str) -> Procedure:
+    sid = elements[0]
+    e = _padded(elements, 12)
+    code_index = 2 if sid == "SV2" else 1
+    parts = e[code_index].split(component) if e[code_index] else []
+    if sid == "SV1":
+        amount, basis, units, place = e[2], e[3], e[4], e[5]
+        pointers = tuple(e[7].split(component)) if e[7] else ()
+    elif sid == "SV2":
+        amount, basis, units, place, pointers = e[3], e[4], e[5], "", ()
+    else:
+        amount, basis, units, place, pointers = e[2], "", e[11], e[3], ()
+    return Procedure(
+        sid,
+        parts[0] if parts else "",
+        parts[1] if len(parts) > 1 else "",
+        tuple([m for m in parts[2:6] if m]),
+        amount,
+        basis,
+        units,
+        place,
+        e[1] if sid == "SV2" else "",
+        pointers,
     )
 
 
-def _diagnoses(index: _Index, component: str) -> tuple[Diagnosis, ...]:
-    found = index.get("HI")
-    if not found:
-        return ()
+def _diagnoses(elements: list[str], component: str) -> tuple[Diagnosis, ...]:
     diagnoses: list[Diagnosis] = []
-    for value in found[0][1:]:
+    for value in elements[1:]:
         parts = value.split(component)
         count = len(parts)
         if count >= 2:
@@ -599,29 +553,141 @@ def _diagnoses(index: _Index, component: str) -> tuple[Diagnosis, ...]:
     return tuple(diagnoses)
 
 
-def _event(loop: Loop, component: str) -> PatientEvent:
-    index = _index(loop.segments)
-    cl1 = _first(index, "CL1", 2)
-    return PatientEvent(
-        _traces(index),
-        _review(index, component),
-        _outcome(index),
-        _references(index),
-        _periods(index),
-        _diagnoses(index, component),
-        _quantity(index),
-        cl1[1] if cl1 else "",
-        _attachments(index),
-        _message(index),
+class _ReviewLevel(NamedTuple):
+    """What one pass over a 2000E or 2000F loop found; each view takes its fields."""
+
+    traces: tuple[Trace, ...]
+    review: Review | None
+    outcome: Outcome | None
+    references: tuple[tuple[str, str], ...]
+    periods: tuple[Period, ...]
+    diagnoses: tuple[Diagnosis, ...]
+    procedure: Procedure | None
+    quantity: Quantity | None
+    admission_type: str
+    attachments: tuple[Attachment, ...]
+    message: str
+    rejections: tuple[Rejection, ...]
+
+
+def _review_level(loop: Loop, component: str) -> _ReviewLevel:
+    """Read a 2000E (patient event) or 2000F (service) loop's own segments in one pass."""
+    segments = loop.segments
+    # The HL trigger holds nothing the views read.
+    start = 1 if segments and segments[0].elements[0] == "HL" else 0
+    loop_id = loop.loop_id
+    traces: list[Trace] = []
+    references: list[tuple[str, str]] = []
+    periods: list[Period] = []
+    attachments: list[Attachment] = []
+    rejections: list[Rejection] = []
+    um = hcr = hsd = hi = cl1 = msg = sv1 = sv2 = sv3 = None
+    for segment in islice(segments, start, None):
+        e = segment.elements
+        sid = e[0]
+        if sid == "TRN":
+            e = _padded(e, 5)
+            traces.append(Trace(e[1], e[2], e[3], e[4]))
+        elif sid == "DTP":
+            periods.append(_period(e))
+        elif sid == "UM":
+            if um is None:
+                um = e
+        elif sid == "HCR":
+            if hcr is None:
+                hcr = e
+        elif sid == "REF":
+            e = _padded(e, 3)
+            references.append((e[1], e[2]))
+        elif sid == "HI":
+            if hi is None:
+                hi = e
+        elif sid == "HSD":
+            if hsd is None:
+                hsd = e
+        elif sid == "SV1":
+            if sv1 is None:
+                sv1 = e
+        elif sid == "SV2":
+            if sv2 is None:
+                sv2 = e
+        elif sid == "SV3":
+            if sv3 is None:
+                sv3 = e
+        elif sid == "AAA":
+            rejections.append(_rejection(loop_id, e))
+        elif sid == "PWK":
+            e = _padded(e, 7)
+            attachments.append(Attachment(e[1], e[2], e[6]))
+        elif sid == "MSG":
+            if msg is None:
+                msg = e
+        elif sid == "CL1" and cl1 is None:
+            cl1 = e
+    outcome = quantity = None
+    if hcr is not None:
+        hcr = _padded(hcr, 5)
+        outcome = Outcome(hcr[1], hcr[2], hcr[3], hcr[4])
+    if hsd is not None:
+        hsd = _padded(hsd, 7)
+        quantity = Quantity(hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6])
+    # One procedure per line: SV1 before SV2 before SV3, whatever their order.
+    service = sv1 if sv1 is not None else sv2 if sv2 is not None else sv3
+    return _ReviewLevel(
+        tuple(traces),
+        None if um is None else _review(um, component),
+        outcome,
+        tuple(references),
+        tuple(periods),
+        () if hi is None else _diagnoses(hi, component),
+        None if service is None else _procedure(service, component),
+        quantity,
+        cl1[1] if cl1 is not None and len(cl1) > 1 else "",
+        tuple(attachments),
+        msg[1] if msg is not None and len(msg) > 1 else "",
+        tuple(rejections),
+    )
+
+
+def _service(loop: Loop, component: str) -> Service:
+    level = _review_level(loop, component)
+    return Service(
+        level.traces,
+        level.review,
+        level.outcome,
+        level.references,
+        level.periods,
+        level.procedure,
+        level.quantity,
+        level.attachments,
+        level.message,
         _providers(loop),
-        _rejections(loop.loop_id, index),
-        tuple(_service(c, component) for c in loop.children if c.loop_id == "2000F"),
+        level.rejections,
+    )
+
+
+def _event(loop: Loop, component: str) -> PatientEvent:
+    level = _review_level(loop, component)
+    return PatientEvent(
+        level.traces,
+        level.review,
+        level.outcome,
+        level.references,
+        level.periods,
+        level.diagnoses,
+        level.quantity,
+        level.admission_type,
+        level.attachments,
+        level.message,
+        _providers(loop),
+        level.rejections,
+        tuple([_service(c, component) for c in loop.children if c.loop_id == "2000F"]),
     )
 
 
 def _read_278(transaction: TransactionSet) -> HealthCareReview:
     component = transaction.delimiters.component
-    bht = _first(_index(transaction.root.segments), "BHT", 7) or _BLANK
+    bht = _first_in(transaction.root.segments, "BHT", 7) or _BLANK
     levels = _levels(transaction)
     umo_levels = levels.get("20")
     dependent_levels = levels.get("23")
@@ -636,14 +702,28 @@ def _read_278(transaction: TransactionSet) -> HealthCareReview:
         _party_at(levels, "21", "1P"),
         _party_at(levels, "22", "IL"),
         _party(dependent_name) if dependent_name else None,
-        tuple(_event(event, component) for event in levels.get("EV", ())),
-        _rejections(umo_levels[0].loop_id, _index(umo_levels[0].segments)) if umo_levels else (),
+        tuple([_event(event, component) for event in levels.get("EV", ())]),
+        _rejections(umo_levels[0]) if umo_levels else (),
     )
 
 
 def _benefit(loop: Loop, repetition: str) -> Benefit:
-    index = _index(loop.segments)
-    eb = _padded(loop.segments[0].elements, 13)
+    segments = loop.segments
+    eb = _padded(segments[0].elements, 13)
+    loop_id = loop.loop_id
+    periods: list[Period] = []
+    messages: list[str] = []
+    rejections: list[Rejection] = []
+    # The EB trigger is read above; the rest of the loop in one pass.
+    for segment in islice(segments, 1, None):
+        e = segment.elements
+        sid = e[0]
+        if sid == "DTP":
+            periods.append(_period(e))
+        elif sid == "MSG":
+            messages.append(e[1] if len(e) > 1 else "")
+        elif sid == "AAA":
+            rejections.append(_rejection(loop_id, e))
     related: list[Party] = []
     for wrapper in loop.children:
         for segment in wrapper.segments:
@@ -652,7 +732,6 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
                 e = _padded(e, 10)
                 related.append(Party(e[1], e[2], e[3], e[4], e[5], e[7], e[8], e[9]))
     service_types = eb[3]
-    messages = index.get("MSG", _NO_SEGMENTS)
     return Benefit(
         eb[1],
         eb[2],
@@ -668,9 +747,9 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
         eb[10],
         eb[11],
         eb[12],
-        _periods(index),
-        tuple(e[1] if len(e) > 1 else "" for e in messages),
-        _rejections(loop.loop_id, index),
+        tuple(periods),
+        tuple(messages),
+        tuple(rejections),
         tuple(related),
     )
 
@@ -691,10 +770,11 @@ def _member(level: Loop | None, repetition: str) -> Member | None:
                 inquiries.append(tuple(types.split(repetition)) if repetition else (types,))
         elif head[0] == "EB":
             benefits.append(_benefit(child, repetition))
+    traces = [_padded(s.elements, 5) for s in level.segments if s.elements[0] == "TRN"]
     return Member(
         _party(name),
-        _traces(_index(level.segments)),
-        _periods(_index(name.segments)),
+        tuple([Trace(e[1], e[2], e[3], e[4]) for e in traces]),
+        tuple([_period(s.elements) for s in name.segments if s.elements[0] == "DTP"]),
         tuple(inquiries),
         tuple(benefits),
     )
@@ -702,7 +782,7 @@ def _member(level: Loop | None, repetition: str) -> Member | None:
 
 def _read_eligibility(transaction: TransactionSet) -> Eligibility:
     repetition = transaction.delimiters.repetition
-    bht = _first(_index(transaction.root.segments), "BHT", 6) or _BLANK
+    bht = _first_in(transaction.root.segments, "BHT", 6) or _BLANK
     levels = _levels(transaction)
     source_levels = levels.get("20")
     subscribers = levels.get("22")
@@ -717,9 +797,7 @@ def _read_eligibility(transaction: TransactionSet) -> Eligibility:
         _party_at(levels, "21", "1P"),
         _member(subscribers[0], repetition) if subscribers else None,
         _member(dependents[0], repetition) if dependents else None,
-        _rejections(source_levels[0].loop_id, _index(source_levels[0].segments))
-        if source_levels
-        else (),
+        _rejections(source_levels[0]) if source_levels else (),
     )
 
 
