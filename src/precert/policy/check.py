@@ -16,7 +16,12 @@ from datetime import date
 from enum import StrEnum
 
 from precert.domain.authorization import ServiceCategory
-from precert.policy.codesets import unknown_diagnosis, unknown_procedure_code
+from precert.domain.codes import CodeSystem
+from precert.policy.codesets import (
+    terminated_procedure_code,
+    unknown_diagnosis,
+    unknown_procedure_code,
+)
 from precert.policy.model import DateWindow, Match, NumberRange, PolicyPack, Rule
 
 
@@ -133,7 +138,7 @@ def check_packs(
     for pack in packs:
         for rule in pack.rules:
             tiers[(int(rule.layer), rule.priority, rule.match.specificity)].append(rule)
-            findings.extend(_code_findings(pack, rule))
+            findings.extend(_code_findings(pack, rule, today))
             end = rule.match.service_dates.end
             if end is not None and end < today:
                 findings.append(
@@ -156,13 +161,18 @@ def check_packs(
     return sorted(findings, key=lambda f: f.severity != Severity.ERROR)
 
 
-def _code_findings(pack: PolicyPack, rule: Rule) -> list[Finding]:
+def _code_findings(pack: PolicyPack, rule: Rule, today: date) -> list[Finding]:
     found: list[Finding] = []
     m = rule.match
     for code in sorted(m.codes):
         problem = unknown_procedure_code(m.code_system, code)
         if problem:
             found.append(Finding(Severity.ERROR, pack.info.path, rule.id, problem))
+        elif m.code_system is not CodeSystem.CPT and (
+            ended := terminated_procedure_code(code, today)
+        ):
+            # A rule may rightly keep naming a retired code for claims of past dates.
+            found.append(Finding(Severity.WARNING, pack.info.path, rule.id, ended))
     if m.diagnoses is not None:
         entries = [*m.diagnoses.prefixes, *(e for r in m.diagnoses.ranges for e in (r.low, r.high))]
         for entry in entries:

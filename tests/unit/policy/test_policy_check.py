@@ -77,10 +77,12 @@ def test_overlapping_disagreeing_rules_are_errors() -> None:
 
 
 def test_unknown_codes_and_expired_rules() -> None:
-    """A HCPCS code missing from the code set and a bad ICD-10 entry are errors; expiry warns."""
+    """A HCPCS code missing from the CMS file and a bad ICD-10 entry are errors; a terminated
+    HCPCS code and expiry warn."""
     pack = build_pack(
         [
-            {**RULE, "id": "drug", "match": {"code_system": "HCPCS", "codes": ["J9999", "J9271"]}},
+            {**RULE, "id": "drug", "match": {"code_system": "HCPCS", "codes": ["J9998", "J9271"]}},
+            {**RULE, "id": "retired", "match": {"code_system": "HCPCS", "codes": ["J9310"]}},
             {**RULE, "id": "dx", "match": {"codes": ["70450"], "diagnoses": ["U99"]}},
             {
                 **RULE,
@@ -90,7 +92,14 @@ def test_unknown_codes_and_expired_rules() -> None:
         ]
     )
     findings = {(f.rule_id, f.severity): f.message for f in check_packs([pack], date(2026, 3, 2))}
-    assert "HCPCS J9999" in findings[("drug", Severity.ERROR)]
+    assert findings[("drug", Severity.ERROR)].startswith(
+        "HCPCS J9998 is not in the CMS 2020 alpha-numeric HCPCS file"
+    )
+    assert ("drug", Severity.WARNING) not in findings  # J9271 exists and is current
+    assert findings[("retired", Severity.WARNING)] == (
+        "HCPCS J9310 (Rituximab injection) was terminated on 2018-12-31"
+    )
+    assert ("retired", Severity.ERROR) not in findings
     assert "U99" in findings[("dx", Severity.ERROR)]
     assert "expired on 2026-01-31" in findings[("old", Severity.WARNING)]
 
