@@ -49,6 +49,10 @@ _ISA_LENGTH = 106
 # element; past this many per transaction set the rest add nothing to a 999.
 MAX_ERRORS_PER_SET = 200
 _HL_LEVELS = SEGMENT_SPECS["HL"].elements[2].codes or frozenset()
+_ST_SPEC = SEGMENT_SPECS["ST"]
+_FUNCTIONAL_IDS = frozenset(x12codes.FUNCTIONAL_IDS.values())
+# The segment ids that end a transaction set's body: its SE, or an envelope segment.
+_SET_ENDS = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
 
 
 def _period_ok(fmt: str, value: str) -> bool:
@@ -366,7 +370,7 @@ def _read_transactions(
     delimiters = interchange.delimiters
     separator = delimiters.element
     count = len(raw)
-    if group.functional_id not in x12codes.FUNCTIONAL_IDS.values():
+    if group.functional_id not in _FUNCTIONAL_IDS:
         _group_error(
             group,
             f"GS01 functional identifier {group.functional_id!r} is not "
@@ -379,18 +383,20 @@ def _read_transactions(
         sid = elements[0]
         if sid == "ST":
             body = [elements]
+            append = body.append
             i += 1
             closed = False
             while i < count:
                 seg = raw[i].split(separator)
-                head = seg[0]
-                if head in ("ST", "GE", "GS", "IEA", "ISA"):
+                if seg[0] in _SET_ENDS:
+                    # SE closes the set; an envelope segment ends it unclosed.
+                    if seg[0] == "SE":
+                        append(seg)
+                        i += 1
+                        closed = True
                     break
-                body.append(seg)
+                append(seg)
                 i += 1
-                if head == "SE":
-                    closed = True
-                    break
             transaction = parse_transaction(body, delimiters, closed)
             if transaction.control_number in seen_controls:
                 transaction.errors.append(
@@ -429,11 +435,7 @@ def _read_transactions(
 
 def _check_group_fit(group: FunctionalGroup, transaction: TransactionSet) -> None:
     expected = x12codes.FUNCTIONAL_IDS.get(transaction.set_id)
-    if (
-        expected
-        and group.functional_id in x12codes.FUNCTIONAL_IDS.values()
-        and group.functional_id != expected
-    ):
+    if expected and group.functional_id in _FUNCTIONAL_IDS and group.functional_id != expected:
         transaction.errors.append(
             _set_error(
                 transaction,
@@ -480,9 +482,7 @@ def parse_transaction(
     transaction.segment_count = len(body)
     errors = transaction.errors
     grammar = GRAMMARS.get(set_id)
-    check_segment(
-        header, SEGMENT_SPECS["ST"], delimiters.component, delimiters.repetition, 1, "", errors
-    )
+    check_segment(header, _ST_SPEC, delimiters.component, delimiters.repetition, 1, "", errors)
     if grammar is None:
         errors.append(_set_error(transaction, f"transaction set {set_id!r} is not supported", "1"))
         transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]
@@ -509,7 +509,7 @@ def parse_transaction(
         errors.append(_set_error(transaction, "the SE trailer is missing", "2"))
         content = body[1:]
     _LoopBuilder(transaction, grammar, delimiters).build(content)
-    if any(e.level in (Level.SEGMENT, Level.ELEMENT) and e.is_error for e in errors):
+    if errors and any(e.level in (Level.SEGMENT, Level.ELEMENT) and e.is_error for e in errors):
         errors.append(_set_error(transaction, "one or more segments are in error", "5"))
     return transaction
 

@@ -398,7 +398,13 @@ _seg(
 #: Every segment the codec can validate, by segment id.
 SEGMENT_SPECS: Mapping[str, SegmentSpec] = MappingProxyType(_SPECS)
 
-_DAYS = (0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+# The last day of each month (February as in a leap year), by two-digit month. Once a
+# value is known to be ASCII digits, comparing two-digit strings compares their numbers,
+# which is cheaper than converting them.
+_LAST_DAY = {
+    f"{month:02d}": f"{days:02d}"
+    for month, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
+}
 
 
 def valid_date(value: str) -> bool:
@@ -406,11 +412,10 @@ def valid_date(value: str) -> bool:
     # isascii: str.isdigit also accepts characters like '²' that int() rejects.
     if len(value) != 8 or not (value.isascii() and value.isdigit()):
         return False
-    month = int(value[4:6])
-    day = int(value[6:8])
-    if not 1 <= month <= 12 or not 1 <= day <= _DAYS[month]:
+    # An unknown month has no last day, and no day lies between "01" and "".
+    if not "01" <= value[6:] <= _LAST_DAY.get(value[4:6], ""):
         return False
-    if month == 2 and day == 29:
+    if value[4:] == "0229":
         year = int(value[:4])
         return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     return True
@@ -420,9 +425,8 @@ def valid_time(value: str) -> bool:
     """Whether ``value`` is a valid HHMM, HHMMSS or HHMMSSd[d] time."""
     if not 4 <= len(value) <= 8 or len(value) == 5 or not (value.isascii() and value.isdigit()):
         return False
-    if int(value[:2]) > 23 or int(value[2:4]) > 59:
-        return False
-    return len(value) < 6 or int(value[4:6]) <= 59
+    # Two ASCII digits compare as strings the way their numbers do.
+    return value[:2] <= "23" and value[2:4] <= "59" and (len(value) < 6 or value[4:6] <= "59")
 
 
 def _numeric_length(value: str, decimal: bool) -> int:
@@ -769,25 +773,23 @@ def _compile_accepts(spec: SegmentSpec) -> Callable[[list[str], str, str], bool]
     element, so absent trailing elements cost a truth test each; repeating simple
     elements are split and tested inline.
     """
+    size = len(spec.elements) + 1
     namespace: dict[str, object] = {
         "valid_date": valid_date,
         "valid_time": valid_time,
         "_numeric_length": _numeric_length,
         "_complex_ok": _complex_ok,
-        # Long enough for the widest segment and composite in the dictionary.
-        "PAD": [""] * 32,
+        # The padding a segment of n entries needs, by n: one list concatenation.
+        "PAD": _pads(size),
     }
-    size = len(spec.elements) + 1
-    assert size <= 32
-    assert all(len(es.components) <= 32 for es in spec.elements)
     names = ", ".join(f"v{index}" for index in range(1, size))
     lines = [
         "def accepts(e, comp, rep):",
         "    n = len(e)",
-        f"    if n > {size}:",
-        "        return False",
-        f"    if n < {size}:",
-        f"        e = e + PAD[: {size} - n]",
+        f"    if n != {size}:",
+        f"        if n > {size}:",
+        "            return False",
+        "        e = e + PAD[n]",
         f"    _, {names}, = e",
     ]
     for index, es in enumerate(spec.elements, 1):
@@ -806,7 +808,9 @@ def _compile_accepts(spec: SegmentSpec) -> Callable[[list[str], str, str], bool]
         else:
             namespace[f"S{index}"] = es
             test = f"_complex_ok({var}, S{index}, comp, rep)"
-        lines.append(f"    if {var} and not ({test}):")
+        # A required value is known to be present here; an optional one is tested first.
+        guard = "" if es.required else f"{var} and "
+        lines.append(f"    if {guard}not ({test}):")
         lines.append("        return False")
     for group in spec.paired:
         some = " or ".join(f"v{i}" for i in group)
@@ -830,12 +834,19 @@ def _repeat_lines(es: ElementSpec, var: str, index: int, namespace: dict[str, ob
     Mirrors ``_check_complex``: no separator means one repetition, more than
     ``repeat`` repetitions fail, and empty repetitions are skipped.
     """
-    test = _simple_test(es, "x", f"C{index}", namespace)
-    return [
+    lines = [
         f"    if {var}:",
         f"        r = {var}.split(rep) if rep else [{var}]",
         f"        if len(r) > {es.repeat}:",
         "            return False",
+    ]
+    if es.kind == ID and es.codes is not None:
+        # One set operation for every repetition; "" is added because empty ones pass.
+        namespace[f"C{index}"] = es.codes | {""}
+        return [*lines, f"        if not C{index}.issuperset(r):", "            return False"]
+    test = _simple_test(es, "x", f"C{index}", namespace)
+    return [
+        *lines,
         "        for x in r:",
         f"            if x and not ({test}):",
         "                return False",
@@ -847,14 +858,15 @@ def _composite_lines(
 ) -> list[str]:
     """Generated lines checking a non-repeating composite held in ``var``."""
     parts = es.components
+    namespace[f"P{index}"] = _pads(len(parts))
     lines = [
         f"    if {var}:",
         f"        p = {var}.split(comp)",
         "        k = len(p)",
-        f"        if k > {len(parts)}:",
-        "            return False",
-        f"        if k < {len(parts)}:",
-        f"            p = p + PAD[: {len(parts)} - k]",
+        f"        if k != {len(parts)}:",
+        f"            if k > {len(parts)}:",
+        "                return False",
+        f"            p = p + P{index}[k]",
     ]
     names = ", ".join(f"c{index}_{number}" for number in range(1, len(parts) + 1))
     lines.append(f"        {names}, = p")
@@ -864,9 +876,15 @@ def _composite_lines(
             lines.append(f"        if not {cvar}:")
             lines.append("            return False")
         test = _simple_test(part, cvar, f"C{index}_{number}", namespace)
-        lines.append(f"        if {cvar} and not ({test}):")
+        guard = "" if part.required else f"{cvar} and "
+        lines.append(f"        if {guard}not ({test}):")
         lines.append("            return False")
     return lines
+
+
+def _pads(size: int) -> list[list[str]]:
+    """By n, the ``""`` entries that bring a list of n items to ``size`` (n < size)."""
+    return [[""] * (size - n) for n in range(size)]
 
 
 def _complex_ok(value: str, spec: ElementSpec, component: str, repetition: str) -> bool:

@@ -320,6 +320,10 @@ Typed = HealthCareReview | Eligibility | Acknowledgment
 # - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
 
 _BLANK = [""] * 16
+# ``tuple.__new__(View, (fields...))`` is what a NamedTuple's generated ``__new__`` does,
+# without that Python-level frame: about half the cost of ``View(fields...)``. Every field
+# is passed, in declaration order.
+_new = tuple.__new__
 
 
 def _padded(elements: list[str], size: int) -> list[str]:
@@ -377,7 +381,7 @@ def _read(transaction: TransactionSet) -> Typed:
 
 def _rejection(loop_id: str, elements: list[str]) -> Rejection:
     e = _padded(elements, 5)
-    return Rejection(loop_id, e[1], e[3], e[4])
+    return _new(Rejection, (loop_id, e[1], e[3], e[4]))
 
 
 def _rejections(loop: Loop) -> tuple[Rejection, ...]:
@@ -387,7 +391,15 @@ def _rejections(loop: Loop) -> tuple[Rejection, ...]:
 
 def _period(elements: list[str]) -> Period:
     e = _padded(elements, 4)
-    return Period(e[1], e[2], e[3])
+    return _new(Period, (e[1], e[2], e[3]))
+
+
+def _name_only(nm1: list[str]) -> Party:
+    """The ``Party`` an NM1 (padded to 10 entries) names, with nothing else known."""
+    return _new(Party, (
+        nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
+        (), "", "", "", "", "", "", "", "", "", "", "", (),
+    ))  # fmt: skip
 
 
 def _party(loop: Loop) -> Party:
@@ -396,10 +408,7 @@ def _party(loop: Loop) -> Party:
     nm1 = _padded(segments[0].elements, 10)
     if len(segments) == 1:
         # Most name loops are a lone NM1: nothing else to read.
-        return Party(
-            nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
-            (), "", "", "", "", "", "", "", "", "", "", "", (),
-        )  # fmt: skip
+        return _name_only(nm1)
     references: list[tuple[str, str]] = []
     rejections: list[Rejection] = []
     per = n3 = n4 = prv = dmg = ins = None
@@ -441,7 +450,7 @@ def _party(loop: Loop) -> Party:
     prv = _BLANK if prv is None else _padded(prv, 4)
     dmg = _BLANK if dmg is None else _padded(dmg, 4)
     ins = _BLANK if ins is None else _padded(ins, 3)
-    return Party(
+    return _new(Party, (
         nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
         tuple(references),
         n3[1], n3[2], n4[1], n4[2], n4[3],
@@ -450,7 +459,7 @@ def _party(loop: Loop) -> Party:
         dmg[2], dmg[3],
         ins[2],
         tuple(rejections),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 def _name_loop(level: Loop | None) -> Loop | None:
@@ -495,14 +504,9 @@ def _party_at(levels: dict[str, list[Loop]], level: str, default: str) -> Party:
 def _review(elements: list[str], component: str) -> Review:
     um = _padded(elements, 10)
     facility = um[4].split(component) if um[4] else _BLANK
-    return Review(
-        um[1],
-        um[2],
-        um[3],
-        facility[0],
-        facility[1] if len(facility) > 1 else "",
-        um[6],
-        um[9],
+    return _new(
+        Review,
+        (um[1], um[2], um[3], facility[0], facility[1] if len(facility) > 1 else "", um[6], um[9]),
     )
 
 
@@ -522,17 +526,20 @@ def _procedure(elements: list[str], component: str) -> Procedure:
         amount, basis, units, place, pointers = e[3], e[4], e[5], "", ()
     else:
         amount, basis, units, place, pointers = e[2], "", e[11], e[3], ()
-    return Procedure(
-        sid,
-        parts[0] if parts else "",
-        parts[1] if len(parts) > 1 else "",
-        tuple([m for m in parts[2:6] if m]),
-        amount,
-        basis,
-        units,
-        place,
-        e[1] if sid == "SV2" else "",
-        pointers,
+    return _new(
+        Procedure,
+        (
+            sid,
+            parts[0] if parts else "",
+            parts[1] if len(parts) > 1 else "",
+            tuple([m for m in parts[2:6] if m]),
+            amount,
+            basis,
+            units,
+            place,
+            e[1] if sid == "SV2" else "",
+            pointers,
+        ),
     )
 
 
@@ -543,11 +550,14 @@ def _diagnoses(elements: list[str], component: str) -> tuple[Diagnosis, ...]:
         count = len(parts)
         if count >= 2:
             diagnoses.append(
-                Diagnosis(
-                    parts[0],
-                    parts[1],
-                    parts[2] if count > 2 else "",
-                    parts[3] if count > 3 else "",
+                _new(
+                    Diagnosis,
+                    (
+                        parts[0],
+                        parts[1],
+                        parts[2] if count > 2 else "",
+                        parts[3] if count > 3 else "",
+                    ),
                 )
             )
     return tuple(diagnoses)
@@ -587,7 +597,7 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
         sid = e[0]
         if sid == "TRN":
             e = _padded(e, 5)
-            traces.append(Trace(e[1], e[2], e[3], e[4]))
+            traces.append(_new(Trace, (e[1], e[2], e[3], e[4])))
         elif sid == "DTP":
             periods.append(_period(e))
         elif sid == "UM":
@@ -618,7 +628,7 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
             rejections.append(_rejection(loop_id, e))
         elif sid == "PWK":
             e = _padded(e, 7)
-            attachments.append(Attachment(e[1], e[2], e[6]))
+            attachments.append(_new(Attachment, (e[1], e[2], e[6])))
         elif sid == "MSG":
             if msg is None:
                 msg = e
@@ -627,61 +637,70 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
     outcome = quantity = None
     if hcr is not None:
         hcr = _padded(hcr, 5)
-        outcome = Outcome(hcr[1], hcr[2], hcr[3], hcr[4])
+        outcome = _new(Outcome, (hcr[1], hcr[2], hcr[3], hcr[4]))
     if hsd is not None:
         hsd = _padded(hsd, 7)
-        quantity = Quantity(hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6])
+        quantity = _new(Quantity, (hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6]))
     # One procedure per line: SV1 before SV2 before SV3, whatever their order.
     service = sv1 if sv1 is not None else sv2 if sv2 is not None else sv3
-    return _ReviewLevel(
-        tuple(traces),
-        None if um is None else _review(um, component),
-        outcome,
-        tuple(references),
-        tuple(periods),
-        () if hi is None else _diagnoses(hi, component),
-        None if service is None else _procedure(service, component),
-        quantity,
-        cl1[1] if cl1 is not None and len(cl1) > 1 else "",
-        tuple(attachments),
-        msg[1] if msg is not None and len(msg) > 1 else "",
-        tuple(rejections),
+    return _new(
+        _ReviewLevel,
+        (
+            tuple(traces),
+            None if um is None else _review(um, component),
+            outcome,
+            tuple(references),
+            tuple(periods),
+            () if hi is None else _diagnoses(hi, component),
+            None if service is None else _procedure(service, component),
+            quantity,
+            cl1[1] if cl1 is not None and len(cl1) > 1 else "",
+            tuple(attachments),
+            msg[1] if msg is not None and len(msg) > 1 else "",
+            tuple(rejections),
+        ),
     )
 
 
 def _service(loop: Loop, component: str) -> Service:
     level = _review_level(loop, component)
-    return Service(
-        level.traces,
-        level.review,
-        level.outcome,
-        level.references,
-        level.periods,
-        level.procedure,
-        level.quantity,
-        level.attachments,
-        level.message,
-        _providers(loop),
-        level.rejections,
+    return _new(
+        Service,
+        (
+            level.traces,
+            level.review,
+            level.outcome,
+            level.references,
+            level.periods,
+            level.procedure,
+            level.quantity,
+            level.attachments,
+            level.message,
+            _providers(loop),
+            level.rejections,
+        ),
     )
 
 
 def _event(loop: Loop, component: str) -> PatientEvent:
     level = _review_level(loop, component)
-    return PatientEvent(
-        level.traces,
-        level.review,
-        level.outcome,
-        level.references,
-        level.periods,
-        level.diagnoses,
-        level.quantity,
-        level.admission_type,
-        level.attachments,
-        level.message,
-        _providers(loop),
-        level.rejections,
-        tuple([_service(c, component) for c in loop.children if c.loop_id == "2000F"]),
+    return _new(
+        PatientEvent,
+        (
+            level.traces,
+            level.review,
+            level.outcome,
+            level.references,
+            level.periods,
+            level.diagnoses,
+            level.quantity,
+            level.admission_type,
+            level.attachments,
+            level.message,
+            _providers(loop),
+            level.rejections,
+            tuple([_service(c, component) for c in loop.children if c.loop_id == "2000F"]),
+        ),
     )
 
 
@@ -692,18 +711,21 @@ def _read_278(transaction: TransactionSet) -> HealthCareReview:
     umo_levels = levels.get("20")
     dependent_levels = levels.get("23")
     dependent_name = _name_loop(dependent_levels[0]) if dependent_levels else None
-    return HealthCareReview(
-        bht[2],
-        bht[3],
-        bht[4],
-        bht[5],
-        bht[6],
-        _party_at(levels, "20", "X3"),
-        _party_at(levels, "21", "1P"),
-        _party_at(levels, "22", "IL"),
-        _party(dependent_name) if dependent_name else None,
-        tuple([_event(event, component) for event in levels.get("EV", ())]),
-        _rejections(umo_levels[0]) if umo_levels else (),
+    return _new(
+        HealthCareReview,
+        (
+            bht[2],
+            bht[3],
+            bht[4],
+            bht[5],
+            bht[6],
+            _party_at(levels, "20", "X3"),
+            _party_at(levels, "21", "1P"),
+            _party_at(levels, "22", "IL"),
+            _party(dependent_name) if dependent_name else None,
+            tuple([_event(event, component) for event in levels.get("EV", ())]),
+            _rejections(umo_levels[0]) if umo_levels else (),
+        ),
     )
 
 
@@ -729,28 +751,30 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
         for segment in wrapper.segments:
             e = segment.elements
             if e[0] == "NM1":
-                e = _padded(e, 10)
-                related.append(Party(e[1], e[2], e[3], e[4], e[5], e[7], e[8], e[9]))
+                related.append(_name_only(_padded(e, 10)))
     service_types = eb[3]
-    return Benefit(
-        eb[1],
-        eb[2],
-        (tuple(service_types.split(repetition)) if repetition else (service_types,))
-        if service_types
-        else (),
-        eb[4],
-        eb[5],
-        eb[6],
-        eb[7],
-        eb[8],
-        eb[9],
-        eb[10],
-        eb[11],
-        eb[12],
-        tuple(periods),
-        tuple(messages),
-        tuple(rejections),
-        tuple(related),
+    return _new(
+        Benefit,
+        (
+            eb[1],
+            eb[2],
+            (tuple(service_types.split(repetition)) if repetition else (service_types,))
+            if service_types
+            else (),
+            eb[4],
+            eb[5],
+            eb[6],
+            eb[7],
+            eb[8],
+            eb[9],
+            eb[10],
+            eb[11],
+            eb[12],
+            tuple(periods),
+            tuple(messages),
+            tuple(rejections),
+            tuple(related),
+        ),
     )
 
 
@@ -771,12 +795,15 @@ def _member(level: Loop | None, repetition: str) -> Member | None:
         elif head[0] == "EB":
             benefits.append(_benefit(child, repetition))
     traces = [_padded(s.elements, 5) for s in level.segments if s.elements[0] == "TRN"]
-    return Member(
-        _party(name),
-        tuple([Trace(e[1], e[2], e[3], e[4]) for e in traces]),
-        tuple([_period(s.elements) for s in name.segments if s.elements[0] == "DTP"]),
-        tuple(inquiries),
-        tuple(benefits),
+    return _new(
+        Member,
+        (
+            _party(name),
+            tuple([_new(Trace, (e[1], e[2], e[3], e[4])) for e in traces]),
+            tuple([_period(s.elements) for s in name.segments if s.elements[0] == "DTP"]),
+            tuple(inquiries),
+            tuple(benefits),
+        ),
     )
 
 
@@ -787,17 +814,20 @@ def _read_eligibility(transaction: TransactionSet) -> Eligibility:
     source_levels = levels.get("20")
     subscribers = levels.get("22")
     dependents = levels.get("23")
-    return Eligibility(
-        transaction.set_id,
-        bht[2],
-        bht[3],
-        bht[4],
-        bht[5],
-        _party_at(levels, "20", "PR"),
-        _party_at(levels, "21", "1P"),
-        _member(subscribers[0], repetition) if subscribers else None,
-        _member(dependents[0], repetition) if dependents else None,
-        _rejections(source_levels[0]) if source_levels else (),
+    return _new(
+        Eligibility,
+        (
+            transaction.set_id,
+            bht[2],
+            bht[3],
+            bht[4],
+            bht[5],
+            _party_at(levels, "20", "PR"),
+            _party_at(levels, "21", "1P"),
+            _member(subscribers[0], repetition) if subscribers else None,
+            _member(dependents[0], repetition) if dependents else None,
+            _rejections(source_levels[0]) if source_levels else (),
+        ),
     )
 
 
