@@ -279,6 +279,8 @@ def test_non_admins_are_refused(client: TestClient, precert: Precert, tenant: Te
     put = client.put(f"/v1/payer-connections/{PAYER}", json=body, headers=tenant.auth(Role.ADMIN))
     assert put.status_code == 201
     [before] = stored(precert, tenant)
+    [api_write] = audit_rows(precert, tenant)  # the admin's own change through the API
+    assert api_write[1:3] == ("admin", "write")
     csrf = signed_in(client, precert, tenant, Role.MANAGER)
     assert "/ui/admin" not in client.get("/ui/queue").text  # no Admin link in the navigation
     for response in (
@@ -292,7 +294,7 @@ def test_non_admins_are_refused(client: TestClient, precert: Precert, tenant: Te
         assert "Not allowed for your role" in response.text
         assert "payer.example" not in response.text
     assert stored(precert, tenant) == [before]
-    assert audit_rows(precert, tenant) == []
+    assert audit_rows(precert, tenant) == [api_write]
 
 
 def test_forms_without_the_csrf_token_are_refused(

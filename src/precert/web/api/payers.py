@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field
 
 from precert.adapters.payers.registry import GatewayRegistry
 from precert.adapters.payers.store import SqlPayerUnitOfWork
 from precert.bootstrap import Precert
-from precert.domain.access import Permission
-from precert.domain.errors import NotFound
-from precert.ports import PayerAuth, PayerConnection, PayerFormat, PayerUnavailable
+from precert.ports import PayerConnection, PayerFormat, PayerUnavailable
 from precert.services import eligibility as eligibility_service
+from precert.services import payer_connections as connections
 from precert.services import submission as service
-from precert.services.access import AccessContext
 from precert.web.api.authorizations import AuthorizationResource, resource
 from precert.web.deps import CurrentAccess, PrecertDep
 
@@ -72,31 +69,6 @@ PayerUowDep = Annotated[SqlPayerUnitOfWork, Depends(payer_uow)]
 # --- payer connections ---------------------------------------------------------------------
 
 
-class AuthSettings(BaseModel):
-    """How precert authenticates to the payer; the client secret is write-only."""
-
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["none", "oauth2-client-credentials"] = "none"
-    token_url: HttpUrl | None = None
-    client_id: str | None = Field(default=None, max_length=200)
-    client_secret: str | None = Field(default=None, max_length=500)
-    scope: str | None = Field(default=None, max_length=500)
-
-
-class ConnectionSettings(BaseModel):
-    """An organization's settings for one payer."""
-
-    model_config = ConfigDict(extra="forbid")
-    format: PayerFormat = PayerFormat.FHIR_PAS
-    endpoint: HttpUrl = Field(description="FHIR base (…/fhir) or the clearinghouse X12 URL")
-    auth: AuthSettings = AuthSettings()
-    organization_identifier: str = Field(
-        min_length=1, max_length=80, description="The submitter's identifier (NPI) for filters"
-    )
-    timeout_seconds: float = Field(default=15.0, gt=0, le=120)
-    max_attempts: int = Field(default=4, ge=1, le=10)
-
-
 class ConnectionResource(BaseModel):
     """A stored connection as the API shows it (never the client secret)."""
 
@@ -129,80 +101,40 @@ def _connection_resource(connection: PayerConnection) -> ConnectionResource:
     )
 
 
-def _admin(access: AccessContext) -> None:
-    access.require(Permission.ADMINISTER)
-
-
 @router.get("/v1/payer-connections", response_model=list[ConnectionResource])
-def list_connections(access: CurrentAccess, uow: PayerUowDep) -> list[ConnectionResource]:
+def list_connections(
+    access: CurrentAccess, uow: PayerUowDep, precert: PrecertDep
+) -> list[ConnectionResource]:
     """The organization's payer connections (admins only)."""
-    _admin(access)
-    return [_connection_resource(c) for c in uow.payers.connections(access.organization_id)]
-
-
-def save_connection(
-    uow: SqlPayerUnitOfWork,
-    access: AccessContext,
-    payer_id: str,
-    settings: ConnectionSettings,
-    now: datetime,
-) -> tuple[PayerConnection, bool]:
-    """Create or replace the organization's connection to ``payer_id``; True when it is new.
-
-    Shared by the API and the admin page so both apply the same rules: admins only, the
-    payer must be in the directory, and a blank client secret keeps the stored one (an
-    edit need not re-enter it). The caller commits.
-    """
-    _admin(access)
-    if uow.directory.payer(payer_id) is None:
-        raise NotFound(f"unknown payer {payer_id!r}")
-    existing = uow.payers.connection(access.organization_id, payer_id)
-    secret = settings.auth.client_secret or (existing.auth.client_secret if existing else None)
-    connection = PayerConnection(
-        id=existing.id if existing else str(uuid.uuid4()),
-        organization_id=access.organization_id,
-        payer_id=payer_id,
-        format=settings.format,
-        endpoint=str(settings.endpoint).rstrip("/"),
-        auth=PayerAuth(
-            kind=settings.auth.kind,
-            token_url=str(settings.auth.token_url) if settings.auth.token_url else None,
-            client_id=settings.auth.client_id,
-            client_secret=secret,
-            scope=settings.auth.scope,
-        ),
-        organization_identifier=settings.organization_identifier,
-        timeout_seconds=settings.timeout_seconds,
-        max_attempts=settings.max_attempts,
-        created_at=existing.created_at if existing else now,
-        updated_at=now,
-    )
-    uow.payers.save_connection(connection)
-    return connection, existing is None
+    stored = connections.list_connections(uow, access, precert.clock.now(), view="api")
+    uow.commit()
+    return [_connection_resource(c) for c in stored]
 
 
 @router.put("/v1/payer-connections/{payer_id}", response_model=ConnectionResource)
 def put_connection(
     payer_id: str,
-    body: ConnectionSettings,
+    body: connections.ConnectionSettings,
     access: CurrentAccess,
     uow: PayerUowDep,
     precert: PrecertDep,
     response: Response,
 ) -> ConnectionResource:
     """Create or replace the connection to ``payer_id`` (admins only)."""
-    connection, created = save_connection(uow, access, payer_id, body, precert.clock.now())
+    connection, created = connections.save_connection(
+        uow, access, payer_id, body, precert.clock.now()
+    )
     uow.commit()
     response.status_code = 201 if created else 200
     return _connection_resource(connection)
 
 
 @router.delete("/v1/payer-connections/{payer_id}", status_code=204)
-def delete_connection(payer_id: str, access: CurrentAccess, uow: PayerUowDep) -> Response:
+def delete_connection(
+    payer_id: str, access: CurrentAccess, uow: PayerUowDep, precert: PrecertDep
+) -> Response:
     """Remove the connection to ``payer_id`` (admins only)."""
-    _admin(access)
-    if not uow.payers.delete_connection(access.organization_id, payer_id):
-        raise NotFound(f"no connection to payer {payer_id!r}")
+    connections.remove_connection(uow, access, payer_id, precert.clock.now())
     uow.commit()
     return Response(status_code=204)
 

@@ -52,19 +52,24 @@ from precert.ports import (
     PayerUnavailable,
     TaskQuery,
 )
-from precert.services import appeals, documentation, follow_up, readiness, submission
+from precert.services import (
+    appeals,
+    documentation,
+    follow_up,
+    payer_connections,
+    readiness,
+    submission,
+)
 from precert.services import authorizations as service
 from precert.services import eligibility as eligibility_service
 from precert.services import users as accounts
-from precert.services.access import Forbidden, audit
+from precert.services.access import Forbidden
 from precert.services.discover import LineRequirement, discover, discover_lines
+from precert.services.payer_connections import AuthSettings, ConnectionSettings
 from precert.web.api.payers import (
-    AuthSettings,
-    ConnectionSettings,
     PayerUowDep,
     gateways,
     payer_uow_factory,
-    save_connection,
     submission_settings,
 )
 from precert.web.deps import PrecertDep, UnitOfWorkDep, channel_of
@@ -923,8 +928,6 @@ def patient_status(
 
 # --- admin: API keys, users and payer connections ------------------------------------------
 
-#: What the audit trail calls a payer connection; its subject id is the payer id.
-CONNECTION_SUBJECT = "payer-connection"
 FORMAT_LABELS = {PayerFormat.FHIR_PAS: "Da Vinci PAS (FHIR)", PayerFormat.X12_278: "X12 278"}
 AUTH_LABELS = {
     "none": "None (trusted network, e.g. the sandbox)",
@@ -956,10 +959,7 @@ def _row(connection: PayerConnection, payer_name: str) -> ConnectionRow:
 
 def _connection_rows(uow: SqlPayerUnitOfWork, viewer: Viewer, now: datetime) -> list[ConnectionRow]:
     """The organization's connections, their reading audited like any other data read."""
-    viewer.context.require(Permission.ADMINISTER)
-    connections = uow.payers.connections(viewer.organization.id)
-    subjects = [c.payer_id for c in connections]
-    audit(uow, viewer.context, now, "read", CONNECTION_SUBJECT, subjects, view="admin")
+    connections = payer_connections.list_connections(uow, viewer.context, now, view="admin")
     uow.commit()
     names = {p.id: p.name for p in uow.directory.payers()}
     return [_row(c, names.get(c.payer_id, c.payer_id)) for c in connections]
@@ -1209,23 +1209,12 @@ def _store_connection(
         errors.add(("payer_id",), payer_problem)
     if settings is not None and not errors:
         try:
-            connection, created = save_connection(
+            _, created = payer_connections.save_connection(
                 uow, viewer.context, payer_id, settings, precert.clock.now()
             )
         except NotFound:
             errors.add(("payer_id",), "choose a payer from the list")
         else:
-            event = "created" if created else "replaced"
-            audit(
-                uow,
-                viewer.context,
-                connection.updated_at,
-                "write",
-                CONNECTION_SUBJECT,
-                [payer_id],
-                event=event,
-                connection=connection.id,
-            )
             uow.commit()
             done = "payer-added" if created else "payer-saved"
             return RedirectResponse(f"/ui/admin?done={done}", status_code=303)
@@ -1285,21 +1274,7 @@ def remove_connection(
     payer_id: str, viewer: PostingViewerDep, uow: PayerUowDep, precert: PrecertDep
 ) -> Response:
     """Remove the connection to ``payer_id``: requests to that payer can no longer be sent."""
-    viewer.context.require(Permission.ADMINISTER)
-    connection = uow.payers.connection(viewer.organization.id, payer_id)
-    if connection is None:
-        raise NotFound(f"no connection to payer {payer_id!r}")
-    uow.payers.delete_connection(viewer.organization.id, payer_id)
-    audit(
-        uow,
-        viewer.context,
-        precert.clock.now(),
-        "write",
-        CONNECTION_SUBJECT,
-        [payer_id],
-        event="removed",
-        connection=connection.id,
-    )
+    payer_connections.remove_connection(uow, viewer.context, payer_id, precert.clock.now())
     uow.commit()
     return RedirectResponse("/ui/admin?done=payer-removed", status_code=303)
 
