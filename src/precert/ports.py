@@ -56,6 +56,10 @@ class AuthorizationPage:
     next_after: tuple[datetime, str] | None
 
 
+class ConcurrentUpdate(DomainError):
+    """Someone else changed the request since it was loaded; reload and try again."""
+
+
 class AuthorizationRepository(Protocol):
     """Stores aggregates and appends their events to the hash-chained ledger."""
 

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from precert.adapters.payers.registry import GatewayRegistry
 from precert.adapters.payers.store import SqlPayerUnitOfWork
@@ -21,9 +22,15 @@ from precert.bootstrap import Precert
 from precert.domain.authorization import Role
 from precert.sandbox.app import SandboxConfig
 from precert.sandbox.server import SandboxServer, free_port
-from precert.services.submission import RetryPolicy, SubmissionSettings, inquire_quiet_pended
+from precert.services.access import AccessContext
+from precert.services.submission import (
+    RetryPolicy,
+    SubmissionSettings,
+    cancel_at_payer,
+    inquire_quiet_pended,
+)
 from precert.web.app import create_app
-from tests.factories import REQUEST_BODY, VALID_NPI, request_body
+from tests.factories import COORDINATOR, PAYER, REQUEST_BODY, VALID_NPI, request_body
 from tests.integration.conftest import Tenant
 
 GOLD_CARD_NPI = "1588667638"
@@ -373,3 +380,61 @@ def test_oauth_token_is_fetched_once_and_reused(live: Live, tenant: Tenant, tmp_
             rid = ready_request(live, tenant, member("auto-approve"))
             assert submit(live, tenant, rid).json()["status"] == "approved"
         assert httpx.get(f"{guarded.base_url}/sandbox/tokens").json() == {"issued": 1}
+
+
+def test_withdrawal_that_loses_a_race_with_a_notification_is_recorded_again(
+    client: TestClient, precert: Precert, tenant: Tenant
+) -> None:
+    """A payer notification saved between our reload and our save makes the save stale:
+    the withdrawal is tried again on the fresh request instead of failing with a 409."""
+    connection = {"endpoint": "https://payer.example/fhir", "organization_identifier": VALID_NPI}
+    admin = tenant.auth(Role.ADMIN)
+    assert client.put(
+        f"/v1/payer-connections/{REQUEST_BODY['coverage']['payer_id']}",
+        json=connection,
+        headers=admin,
+    ).is_success
+    created = client.post("/v1/authorizations", json=request_body(), headers=tenant.auth())
+    rid = str(created.json()["id"])  # never sent, so the payer is not called
+    context = AccessContext(tenant.organization_id, COORDINATOR, "test")
+    reads: list[int] = []
+
+    def notify_meanwhile() -> None:
+        with SqlPayerUnitOfWork(precert.engine) as other:
+            request = other.authorizations.get(tenant.organization_id, rid)
+            request.record_note(PAYER, precert.clock.now(), "authorization.payer_note")
+            other.authorizations.save(request)
+            other.commit()
+
+    class RacingUnitOfWork(SqlPayerUnitOfWork):
+        """The payer's notification is stored right after our second read of the request."""
+
+        def __enter__(self) -> RacingUnitOfWork:
+            super().__enter__()
+            read = self.authorizations.get
+
+            def read_then_race(organization_id: str, authorization_id: str) -> Any:
+                request = read(organization_id, authorization_id)
+                reads.append(1)
+                if len(reads) == 2:
+                    notify_meanwhile()
+                return request
+
+            self.authorizations.get = read_then_race  # type: ignore[method-assign]
+            return self
+
+    settings = SubmissionSettings(gateways=GatewayRegistry().gateway, notification_endpoint="")
+    cancelled = cancel_at_payer(
+        lambda: RacingUnitOfWork(precert.engine),
+        context,
+        rid,
+        "procedure cancelled",
+        settings,
+        precert.clock,
+    )
+    assert cancelled.status.value == "cancelled"
+    with SqlPayerUnitOfWork(precert.engine) as uow:
+        stored = uow.authorizations.get(tenant.organization_id, rid)
+        kinds = [e.type for e in uow.authorizations.history(tenant.organization_id, rid)]
+    assert stored.status.value == "cancelled"
+    assert kinds[-2:] == ["authorization.payer_note", "authorization.cancelled"]

@@ -38,6 +38,7 @@ from precert.domain.retry import Backoff
 from precert.ports import (
     AuthorizationQuery,
     Clock,
+    ConcurrentUpdate,
     PayerAnswer,
     PayerConnection,
     PayerFormat,
@@ -52,6 +53,8 @@ from precert.services.access import AccessContext, audit
 
 SUBJECT = "authorization"
 _KEYS = uuid.UUID("2b7e8a43-3c1d-4c55-9d5e-6f0e9b1f7a21")
+#: How often a local write that lost a race with a payer notification is tried again.
+_LOCAL_RETRIES = 3
 T = TypeVar("T")
 
 GatewayFactory = Callable[[PayerConnection], PayerGateway]
@@ -339,17 +342,26 @@ def cancel_at_payer(
                 result.settle(uow)
                 uow.commit()
             raise result.rejection
-    with uow_factory() as uow:
-        if result is not None:
-            result.settle(uow)
-        request = uow.authorizations.get(context.organization_id, authorization_id)
-        now = clock.now()
-        if request.status is not Status.CANCELLED:
-            request.cancel(context.actor, now, reason)
-            uow.authorizations.save(request)
-        audit(uow, context, now, "write", SUBJECT, [request.id], event="cancelled-at-payer")
-        uow.commit()
-    return request
+    # The payer may notify a decision on this very request while it is being withdrawn;
+    # the withdrawal stands at the payer either way, so reload and record it again.
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with uow_factory() as uow:
+                if result is not None:
+                    result.settle(uow)
+                request = uow.authorizations.get(context.organization_id, authorization_id)
+                now = clock.now()
+                if request.status is not Status.CANCELLED:
+                    request.cancel(context.actor, now, reason)
+                    uow.authorizations.save(request)
+                audit(uow, context, now, "write", SUBJECT, [request.id], event="cancelled-at-payer")
+                uow.commit()
+            return request
+        except ConcurrentUpdate:
+            if attempt == _LOCAL_RETRIES:
+                raise
 
 
 # --- subscriptions and notifications -------------------------------------------------------

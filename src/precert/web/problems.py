@@ -10,8 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from precert.adapters.db.repository import ConcurrentUpdate
 from precert.domain.errors import DomainError, IllegalTransition, InvalidInput, NotFound, Problem
+from precert.ports import ConcurrentUpdate
 from precert.services.access import Forbidden
 from precert.services.authorizations import IdempotencyConflict
 from precert.services.claims import ClaimRefused

@@ -17,11 +17,7 @@ from precert.domain.authorization import AuthorizationRequest, DomainEvent, Line
 from precert.domain.errors import DomainError, NotFound
 from precert.domain.ledger import GENESIS, LedgerEntry, event_hash
 from precert.domain.tenancy import ApiKey, AuditEntry, Organization, Payer
-from precert.ports import AuthorizationPage, AuthorizationQuery
-
-
-class ConcurrentUpdate(DomainError):
-    """Someone else changed the request since it was loaded; reload and try again."""
+from precert.ports import AuthorizationPage, AuthorizationQuery, ConcurrentUpdate
 
 
 class DuplicateKey(DomainError):
