@@ -44,7 +44,6 @@ from precert.domain.tasks import TaskStatus
 from precert.domain.tenancy import Payer
 from precert.interop.fhir.pas import build_request_bundle
 from precert.interop.fhir.questionnaires import prefill
-from precert.policy import shipped_engine
 from precert.ports import (
     AuthorizationQuery,
     PayerConnection,
@@ -276,7 +275,7 @@ def work_queue(
     )
     result = service.list_authorizations(uow, viewer.context, query, precert.clock)
     sort = "revenue" if sort == "revenue" else "deadline"
-    engine = shipped_engine()
+    engine = precert.policy
     leads = {r.id: lead_time(discover(engine, r)) for r in result.items}
     rows = present.queue_rows(result.items, payers, precert.clock.now(), viewer.tz, sort, leads)
     filters = {"status": status, "payer": query.payer_id or "", "category": category, "sort": sort}
@@ -373,7 +372,7 @@ def discover_requirements(
     """The live "prior authorization needed?" answer for the lines typed so far (htmx)."""
     viewer.context.require(Permission.DISCOVER_REQUIREMENTS)
     facts, missing = discovery_facts(fields_of(form))
-    answers = discover_lines(shipped_engine(), facts) if facts else []
+    answers = discover_lines(precert.policy, facts) if facts else []
     return page(
         request,
         viewer,
@@ -455,7 +454,7 @@ def _detail(
     links = accounts.patient_links(uow, viewer.context, authorization_id)
     now = precert.clock.now()
     done = request.query_params.get("done", "")
-    answers = discover(shipped_engine(), view.request)
+    answers = discover(precert.policy, view.request)
     blockers: list[str] = []
     if view.request.status is Status.DRAFT:  # readiness only matters before submission
         assessed = readiness.assess_readiness(
