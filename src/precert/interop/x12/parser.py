@@ -638,6 +638,21 @@ class _LoopBuilder:
                 if table is not None and sid != spec.trigger:
                     # The next most common case: a trigger opening a child of this loop.
                     child = table.get(elements[1] if len(elements) > 1 else "") or table.get("")
+                elif (
+                    sid == spec.trigger
+                    and len(stack) > 1
+                    and loop_id != "HEADER"
+                    and not (sid == "HL" and hierarchical)
+                    and (
+                        spec.qualifiers is None
+                        or (len(elements) > 1 and elements[1] in spec.qualifiers)
+                    )
+                ):
+                    # The loop again (another EB, another provider): close it and open a
+                    # sibling, as the first step of ``_place`` would.
+                    del stack[-1]
+                    child = spec
+                    loop = stack[-1][1]
                 if child is not None:
                     placed = child.loop_id
                     opened = Loop(placed)
@@ -949,10 +964,11 @@ class _LoopBuilder:
         if required:
             # From the final table, not from every HL seen: a repeated HL01 replaces its entry.
             levels_seen = {entry[0] for entry in hl_ids.values()}
-            bht = self.root.first("BHT") if grammar.set_id == "278" else None
-            if bht is not None and bht.get(2) == "11":
-                # A response stops at the level it rejects with AAA (X12 RFI 2445).
-                required = required[:1]
+            if grammar.set_id == "278":
+                bht = self.root.first("BHT")
+                if bht is not None and bht.get(2) == "11":
+                    # A response stops at the level it rejects with AAA (X12 RFI 2445).
+                    required = required[:1]
             for level in required:
                 if level not in levels_seen:
                     loop_id = grammar.levels[level].loop_id
@@ -972,8 +988,12 @@ class _LoopBuilder:
             spec = levels.get(level)
             if spec is None:
                 continue
-            if spec.required_kinds:
-                self._check_loop(spec, loop, counts)
+            for need, is_loop in spec.required_kinds:
+                # Inline for the usual case, the required child loop opened first.
+                children = loop.children
+                if not (is_loop and children and children[0].loop_id == need):
+                    self._check_loop(spec, loop, counts)
+                    break
             elements = hl.elements
             flag = elements[4] if len(elements) > 4 else ""
             if not flag:

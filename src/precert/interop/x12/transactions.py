@@ -589,8 +589,9 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
     traces: list[Trace] = []
     references: list[tuple[str, str]] = []
     periods: list[Period] = []
-    attachments: list[Attachment] = []
-    rejections: list[Rejection] = []
+    # Rare in these loops: grown as tuples, so the usual empty case allocates nothing.
+    attachments: tuple[Attachment, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
     um = hcr = hsd = hi = cl1 = msg = sv1 = sv2 = sv3 = None
     for segment in islice(segments, start, None):
         e = segment.elements
@@ -625,10 +626,10 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
             if sv3 is None:
                 sv3 = e
         elif sid == "AAA":
-            rejections.append(_rejection(loop_id, e))
+            rejections += (_rejection(loop_id, e),)
         elif sid == "PWK":
             e = _padded(e, 7)
-            attachments.append(_new(Attachment, (e[1], e[2], e[6])))
+            attachments += (_new(Attachment, (e[1], e[2], e[6])),)
         elif sid == "MSG":
             if msg is None:
                 msg = e
@@ -655,9 +656,9 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
             None if service is None else _procedure(service, component),
             quantity,
             cl1[1] if cl1 is not None and len(cl1) > 1 else "",
-            tuple(attachments),
+            attachments,
             msg[1] if msg is not None and len(msg) > 1 else "",
-            tuple(rejections),
+            rejections,
         ),
     )
 
@@ -733,25 +734,27 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
     segments = loop.segments
     eb = _padded(segments[0].elements, 13)
     loop_id = loop.loop_id
-    periods: list[Period] = []
-    messages: list[str] = []
-    rejections: list[Rejection] = []
+    # A few at most, and most EB loops hold none: grown as tuples, nothing allocated
+    # for the usual empty case.
+    periods: tuple[Period, ...] = ()
+    messages: tuple[str, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+    related: tuple[Party, ...] = ()
     # The EB trigger is read above; the rest of the loop in one pass.
     for segment in islice(segments, 1, None):
         e = segment.elements
         sid = e[0]
         if sid == "DTP":
-            periods.append(_period(e))
+            periods += (_period(e),)
         elif sid == "MSG":
-            messages.append(e[1] if len(e) > 1 else "")
+            messages += (e[1] if len(e) > 1 else "",)
         elif sid == "AAA":
-            rejections.append(_rejection(loop_id, e))
-    related: list[Party] = []
+            rejections += (_rejection(loop_id, e),)
     for wrapper in loop.children:
         for segment in wrapper.segments:
             e = segment.elements
             if e[0] == "NM1":
-                related.append(_name_only(_padded(e, 10)))
+                related += (_name_only(_padded(e, 10)),)
     service_types = eb[3]
     return _new(
         Benefit,
@@ -770,10 +773,10 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
             eb[10],
             eb[11],
             eb[12],
-            tuple(periods),
-            tuple(messages),
-            tuple(rejections),
-            tuple(related),
+            periods,
+            messages,
+            rejections,
+            related,
         ),
     )
 
