@@ -93,17 +93,7 @@ def save_connection(
         updated_at=now,
     )
     uow.payers.save_connection(connection)
-    event = "replaced" if existing else "created"
-    audit(
-        uow,
-        access,
-        now,
-        "write",
-        CONNECTION_SUBJECT,
-        [payer_id],
-        event=event,
-        connection=connection.id,
-    )
+    _audit_change(uow, access, now, connection, "replaced" if existing else "created")
     return connection, existing is None
 
 
@@ -115,13 +105,24 @@ def remove_connection(
     connection = uow.payers.connection(access.organization_id, payer_id)
     if connection is None or not uow.payers.delete_connection(access.organization_id, payer_id):
         raise NotFound(f"no connection to payer {payer_id!r}")
+    _audit_change(uow, access, now, connection, "removed")
+
+
+def _audit_change(
+    uow: PayerUnitOfWork,
+    access: AccessContext,
+    now: datetime,
+    connection: PayerConnection,
+    event: str,
+) -> None:
+    subjects = [connection.payer_id]
     audit(
         uow,
         access,
         now,
         "write",
         CONNECTION_SUBJECT,
-        [payer_id],
-        event="removed",
+        subjects,
+        event=event,
         connection=connection.id,
     )
