@@ -4,8 +4,10 @@ A valid segment is only ever checked by generated code (``segments.ACCEPTS``, an
 parser's ``_PLACED_CHECKS`` with the DTP/DMG date rules folded in); the interpreted
 checker runs only when that code says no. These properties pin the two together: the
 fast check accepts a segment exactly when the slow path finds nothing to report.
-Typed views are built with ``tuple.__new__``, which skips the arity check a NamedTuple
-constructor makes, so every view read from the corpus is checked for its field count.
+The whole-text control-character test has a bytes shortcut beside its pattern, and the
+two must agree. Typed views are built with ``tuple.__new__``, which skips the arity check
+a NamedTuple constructor makes, so every view read from the corpus is checked for its
+field count.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from hypothesis import strategies as st
 
 from precert.interop.x12 import Delimiters, Segment, TransactionSet, X12Error, parse
 from precert.interop.x12.grammar import GRAMMARS
-from precert.interop.x12.parser import _PLACED_CHECKS, _LoopBuilder
+from precert.interop.x12.parser import (
+    _PLACED_CHECKS,
+    _control_characters,
+    _holds_any,
+    _LoopBuilder,
+)
 from precert.interop.x12.segments import (
     ACCEPTS,
     COMPOSITE,
@@ -174,3 +181,14 @@ def test_typed_views_carry_every_field(data: bytes) -> None:
             typed = None  # a set too malformed to read has no view to check
         for view in _views(typed):
             assert len(view) == len(view._fields), type(view).__name__  # type: ignore[attr-defined]
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(
+    text=st.text(alphabet="AZ09*:^~|\t\r\n\x00\x01\x1d\x1f\x7f\x85é\u2028€", max_size=40),
+    delimiters=st.sampled_from([Delimiters(), Delimiters("|", ">", "^", "\x1d")]),
+)
+def test_whole_text_control_check_matches_the_pattern(text: str, delimiters: Delimiters) -> None:
+    """The bytes shortcut finds a control character exactly when the pattern does."""
+    control, refused = _control_characters(delimiters)
+    assert _holds_any(text, control, refused) == (control.search(text) is not None)

@@ -179,23 +179,36 @@ def _parse(data: str | bytes) -> Document:
         raw = [s.strip(strip_set) for s in raw]
     segments = [s for s in raw if s]
     _read_interchanges(segments, delimiters, document)
-    control = _control_characters(delimiters)
-    if control.search(text):
+    control, refused = _control_characters(delimiters)
+    if _holds_any(text, control, refused):
         _report_control_characters(document, control)
     return document
 
 
 @lru_cache(maxsize=16)
-def _control_characters(delimiters: Delimiters) -> re.Pattern[str]:
+def _control_characters(delimiters: Delimiters) -> tuple[re.Pattern[str], bytes]:
     """C0 controls and DEL that are not this interchange's delimiters or line breaks.
 
     The X12 basic and extended character sets hold no control characters, and a NUL
-    would also be refused by PostgreSQL when the message is stored.
+    would also be refused by PostgreSQL when the message is stored. Returned as a
+    pattern (to find them) and as the same characters in bytes (to test a whole text).
     """
     allowed = {*"\t\r\n", delimiters.element, delimiters.segment}
     allowed |= {delimiters.component, delimiters.repetition}
-    codes = [chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in allowed]
-    return re.compile("[" + re.escape("".join(codes)) + "]")
+    codes = "".join(chr(c) for c in (*range(0x20), 0x7F) if chr(c) not in allowed)
+    return re.compile("[" + re.escape(codes) + "]"), codes.encode("ascii")
+
+
+def _holds_any(text: str, control: re.Pattern[str], refused: bytes) -> bool:
+    """Whether ``text`` holds a character of ``control`` (``refused`` as bytes)."""
+    try:
+        # Latin-1 maps each character to the byte of the same value, so deleting the
+        # refused bytes shortens the text exactly when it holds one; this C loop is
+        # about five times quicker than the pattern's search over a clean text.
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return control.search(text) is not None
+    return len(data.translate(None, refused)) != len(data)
 
 
 def _report_control_characters(document: Document, control: re.Pattern[str]) -> None:
@@ -487,7 +500,8 @@ def parse_transaction(
         errors.append(_set_error(transaction, f"transaction set {set_id!r} is not supported", "1"))
         transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]
         return transaction
-    _check_convention(transaction)
+    if convention != x12codes.CONVENTIONS[set_id]:
+        _check_convention(transaction)
     if closed:
         trailer = body[-1]
         stated = trailer[1] if len(trailer) > 1 else ""
