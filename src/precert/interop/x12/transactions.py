@@ -563,21 +563,23 @@ def _diagnoses(elements: list[str], component: str) -> tuple[Diagnosis, ...]:
     return tuple(diagnoses)
 
 
-class _ReviewLevel(NamedTuple):
-    """What one pass over a 2000E or 2000F loop found; each view takes its fields."""
-
-    traces: tuple[Trace, ...]
-    review: Review | None
-    outcome: Outcome | None
-    references: tuple[tuple[str, str], ...]
-    periods: tuple[Period, ...]
-    diagnoses: tuple[Diagnosis, ...]
-    procedure: Procedure | None
-    quantity: Quantity | None
-    admission_type: str
-    attachments: tuple[Attachment, ...]
-    message: str
-    rejections: tuple[Rejection, ...]
+#: What one pass over a 2000E or 2000F loop finds, in this order: traces, review, outcome,
+#: references, periods, diagnoses, procedure, quantity, admission type, attachments,
+#: message, rejections. A plain tuple, unpacked by each view (cheaper than a NamedTuple).
+_ReviewLevel = tuple[
+    tuple[Trace, ...],
+    Review | None,
+    Outcome | None,
+    tuple[tuple[str, str], ...],
+    tuple[Period, ...],
+    tuple[Diagnosis, ...],
+    Procedure | None,
+    Quantity | None,
+    str,
+    tuple[Attachment, ...],
+    str,
+    tuple[Rejection, ...],
+]
 
 
 def _review_level(loop: Loop, component: str) -> _ReviewLevel:
@@ -644,62 +646,65 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
         quantity = _new(Quantity, (hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6]))
     # One procedure per line: SV1 before SV2 before SV3, whatever their order.
     service = sv1 if sv1 is not None else sv2 if sv2 is not None else sv3
+    return (
+        tuple(traces),
+        None if um is None else _review(um, component),
+        outcome,
+        tuple(references),
+        tuple(periods),
+        () if hi is None else _diagnoses(hi, component),
+        None if service is None else _procedure(service, component),
+        quantity,
+        cl1[1] if cl1 is not None and len(cl1) > 1 else "",
+        attachments,
+        msg[1] if msg is not None and len(msg) > 1 else "",
+        rejections,
+    )
+
+
+def _service(loop: Loop, component: str) -> Service:
+    (
+        traces, review, outcome, references, periods, _,
+        procedure, quantity, _, attachments, message, rejections,
+    ) = _review_level(loop, component)  # fmt: skip
     return _new(
-        _ReviewLevel,
+        Service,
         (
-            tuple(traces),
-            None if um is None else _review(um, component),
+            traces,
+            review,
             outcome,
-            tuple(references),
-            tuple(periods),
-            () if hi is None else _diagnoses(hi, component),
-            None if service is None else _procedure(service, component),
+            references,
+            periods,
+            procedure,
             quantity,
-            cl1[1] if cl1 is not None and len(cl1) > 1 else "",
             attachments,
-            msg[1] if msg is not None and len(msg) > 1 else "",
+            message,
+            _providers(loop),
             rejections,
         ),
     )
 
 
-def _service(loop: Loop, component: str) -> Service:
-    level = _review_level(loop, component)
-    return _new(
-        Service,
-        (
-            level.traces,
-            level.review,
-            level.outcome,
-            level.references,
-            level.periods,
-            level.procedure,
-            level.quantity,
-            level.attachments,
-            level.message,
-            _providers(loop),
-            level.rejections,
-        ),
-    )
-
-
 def _event(loop: Loop, component: str) -> PatientEvent:
-    level = _review_level(loop, component)
+    (
+        traces, review, outcome, references, periods, diagnoses,
+        _, quantity, admission_type, attachments, message, rejections,
+    ) = _review_level(loop, component)  # fmt: skip
     return _new(
         PatientEvent,
         (
-            level.traces,
-            level.review,
-            level.outcome,
-            level.references,
-            level.periods,
-            level.diagnoses,
-            level.quantity,
-            level.admission_type,
-            level.attachments,
-            level.message,
+            traces,
+            review,
+            outcome,
+            references,
+            periods,
+            diagnoses,
+            quantity,
+            admission_type,
+            attachments,
+            message,
             _providers(loop),
-            level.rejections,
+            rejections,
             tuple([_service(c, component) for c in loop.children if c.loop_id == "2000F"]),
         ),
     )
