@@ -177,7 +177,7 @@ def _parse(data: str | bytes) -> Document:
     strip_set = "".join(c for c in _WHITESPACE if c not in (delimiters.element, terminator))
     if any(c in text for c in "\r\n\t") or (terminator + " ") in text:
         raw = [s.strip(strip_set) for s in raw]
-    segments = [s for s in raw if s]
+    segments = list(filter(None, raw))  # without empty segments, e.g. after the last terminator
     _read_interchanges(segments, delimiters, document)
     control, refused = _control_characters(delimiters)
     if _holds_any(text, control, refused):
