@@ -53,6 +53,8 @@ _ST_SPEC = SEGMENT_SPECS["ST"]
 _FUNCTIONAL_IDS = frozenset(x12codes.FUNCTIONAL_IDS.values())
 # The segment ids that end a transaction set's body: its SE, or an envelope segment.
 _SET_ENDS = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
+_ACCEPTS_DTP = ACCEPTS["DTP"]
+_ACCEPTS_DMG = ACCEPTS["DMG"]
 
 
 def _period_ok(fmt: str, value: str) -> bool:
@@ -82,8 +84,6 @@ def _dmg_check(elements: list[str], component: str, repetition: str) -> bool:
     )
 
 
-_ACCEPTS_DTP = ACCEPTS["DTP"]
-_ACCEPTS_DMG = ACCEPTS["DMG"]
 #: The parser's check per segment id for a placed segment: the generated "all valid?"
 #: function, with the date checks that depend on a qualifier folded in for DTP and DMG,
 #: so a valid segment costs one lookup and one call. False sends it to ``_explain``.
@@ -500,7 +500,7 @@ def parse_transaction(
         errors.append(_set_error(transaction, f"transaction set {set_id!r} is not supported", "1"))
         transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]
         return transaction
-    if convention != x12codes.CONVENTIONS[set_id]:
+    if convention != x12codes.CONVENTIONS[set_id]:  # the expected one needs no more
         _check_convention(transaction)
     if closed:
         trailer = body[-1]
@@ -572,9 +572,11 @@ class _LoopBuilder:
     The per-segment loop in ``build`` is the codec's hot path. It keeps the innermost
     open loop in local variables (its member table, counts and ``append``) and refreshes
     them only when a segment opens, closes or leaves a loop, so the common case, one more
-    member of the current loop, costs two dictionary lookups and a generated validator
-    call. Everything unusual (loop changes, HL, restricted codes, errors) goes through
-    the slower methods below, which carry the detailed messages.
+    member of the current loop, costs three dictionary lookups (member limit, count,
+    check) and one generated check call; opening a child loop or a sibling of the current
+    one is handled inline too. Everything unusual (HL, restricted codes, the closing LE,
+    misplaced segments, errors) goes through the slower methods below, which carry the
+    detailed messages.
     """
 
     __slots__ = (

@@ -741,9 +741,9 @@ def _simple_test(es: ElementSpec, var: str, name: str, namespace: dict[str, obje
     """A Python expression true when the non-empty simple value ``var`` is valid.
 
     The expressions are the cheapest equivalent of ``_check_value``: a non-empty value
-    already has length 1, so ``lo <= 1`` needs only the upper bound; digits-only numbers
-    are measured with ``len`` and only other shapes (sign, decimal point, garbage) pay
-    for ``_numeric_length``.
+    already has length 1, so ``lo <= 1`` needs only the upper bound; unsigned numbers
+    are measured with ``len`` and only other shapes (a sign, garbage) pay for
+    ``_numeric_length``, which also decides every value the quick test refuses.
     """
     kind = es.kind
     if kind == ID and es.codes is not None:
@@ -760,6 +760,12 @@ def _simple_test(es: ElementSpec, var: str, name: str, namespace: dict[str, obje
     if kind == TM:
         return f"valid_time({var})"
     exact = f"{es.lo} <= _numeric_length({var}, {kind == R}) <= {es.hi}"
+    if kind == R:
+        # Unsigned decimals such as 10.00 too: one "." removed leaves only digits, and
+        # the point is not counted.
+        digits = f'{var}.replace(".", "", 1).isdigit()'
+        size = f'len({var}) - ("." in {var})'
+        return f"({var}.isascii() and {digits} and {es.lo} <= {size} <= {es.hi}) or {exact}"
     return f"({var}.isascii() and {var}.isdigit() and {es.lo} <= len({var}) <= {es.hi}) or {exact}"
 
 
