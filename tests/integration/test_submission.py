@@ -236,19 +236,27 @@ def test_modified_approval(live: Live, tenant: Tenant, sandbox: SandboxServer) -
     assert (determination["x12_action"], determination["authorized_units"]) == ("A6", "2")
 
 
-def test_cancelled_at_the_payer(live: Live, tenant: Tenant, sandbox: SandboxServer) -> None:
+def test_cancelled_at_the_payer(live: Live, tenant: Tenant, tmp_path: Path) -> None:
     """Cancelling a pended request withdraws it at the payer, which records the cancel."""
-    connect(live, tenant, sandbox.fhir_base)
-    who = member("pend-then-approve")
-    rid = ready_request(live, tenant, who)
-    assert submit(live, tenant, rid).json()["status"] == "pended"
-    answer = live.http.post(
-        f"/v1/authorizations/{rid}/cancel-at-payer",
-        json={"reason": "procedure cancelled"},
-        headers=tenant.auth(),
+    # A payer that takes its time: the shared sandbox decides pends after 0.3 s, which a
+    # loaded machine can spend between the submission and the withdrawal.
+    config = SandboxConfig(
+        database_url=f"sqlite:///{tmp_path / 'slow-sandbox.db'}",
+        decision_delay_seconds=600,
+        delivery_interval=0.05,
     )
-    assert answer.json()["status"] == "cancelled", answer.text
-    statuses = sorted(c["status"] for c in sandbox_claims(sandbox, who))
+    with SandboxServer(config) as slow:
+        connect(live, tenant, slow.fhir_base)
+        who = member("pend-then-approve")
+        rid = ready_request(live, tenant, who)
+        assert submit(live, tenant, rid).json()["status"] == "pended"
+        answer = live.http.post(
+            f"/v1/authorizations/{rid}/cancel-at-payer",
+            json={"reason": "procedure cancelled"},
+            headers=tenant.auth(),
+        )
+        assert answer.json()["status"] == "cancelled", answer.text
+        statuses = sorted(c["status"] for c in sandbox_claims(slow, who))
     assert statuses == ["cancel", "cancelled"]
 
 
