@@ -184,3 +184,23 @@ def test_saved_answers_keep_the_requests_context(client: TestClient, tenant: Ten
     assert item["answers"]["diagnoses"] == ["M54.50"]
     assert item["answers"]["services"] == ["72148"]
     assert item["prefilled"] is False
+
+
+def test_a_code_cms_retired_before_the_service_blocks_readiness(
+    client: TestClient, precert: Precert, tenant: Tenant
+) -> None:
+    """A HCPCS code terminated before the date of service (CMS file) is a readiness blocker
+    that names the code, its description and the termination date; a current code is not."""
+    line = {**request_body()["service_lines"][0], "code_system": "HCPCS", "place_of_service": "12"}
+    retired = {**line, "code": "E0450"}  # volume ventilator, terminated 2015-12-31
+    current = {**line, "code": "E0465"}
+    body = request_body(category="dme", service_lines=[retired, current])
+    rid = str(client.post("/v1/authorizations", json=body, headers=tenant.auth()).json()["id"])
+    readiness = client.get(f"/v1/authorizations/{rid}/readiness", headers=tenant.auth()).json()
+    coding = [b for b in readiness["blockers"] if b["code"] == "code_terminated"]
+    assert len(coding) == 1
+    assert coding[0]["message"].startswith("HCPCS E0450 (")
+    assert "was terminated on 2015-12-31" in coding[0]["message"]
+    refused = client.post(f"/v1/authorizations/{rid}/ready", json={}, headers=tenant.auth())
+    assert refused.status_code == 409
+    assert "code_terminated" in {b["code"] for b in refused.json()["blockers"]}

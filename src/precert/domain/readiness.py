@@ -1,7 +1,8 @@
 """Is a request ready to submit? Blockers, each with a code and a sentence to act on.
 
 Before submission: coverage verified and active on the date of service, every
-required document complete, and the payer's lead time still respected. A manager
+required document complete, the payer's lead time still respected, and no code
+that CMS retired before the date of service. A manager
 may submit despite blockers, with a reason, and that override is recorded.
 """
 
@@ -24,6 +25,7 @@ class BlockerCode(StrEnum):
     COVERAGE_INACTIVE = "coverage_inactive"
     DOCUMENTATION_INCOMPLETE = "documentation_incomplete"
     LEAD_TIME_MISSED = "lead_time_missed"
+    CODE_TERMINATED = "code_terminated"
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,13 @@ def readiness_blockers(
     eligibility: Mapping[str, Any] | None,
     checklist: Checklist,
     submit_by: Sequence[date | None],
+    terminated_codes: Sequence[str] = (),
 ) -> tuple[Blocker, ...]:
     """Everything standing between the request and submission (empty when ready).
 
     ``eligibility`` is the payload of the latest eligibility check, or None if never checked.
+    ``terminated_codes`` says, per line whose code was retired before its date of service,
+    which code and since when (a payer rejects such a line as invalid).
     """
     blockers: list[Blocker] = []
     service_day = request.first_service_date
@@ -89,4 +94,8 @@ def readiness_blockers(
                 "late, or reschedule the service",
             )
         )
+    blockers.extend(
+        Blocker(BlockerCode.CODE_TERMINATED, f"{retired}: code the service with a current code")
+        for retired in terminated_codes
+    )
     return tuple(blockers)

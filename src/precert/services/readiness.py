@@ -7,8 +7,10 @@ from typing import Any
 
 from precert.domain.access import Permission
 from precert.domain.authorization import AuthorizationRequest
+from precert.domain.codes import CodeSystem
 from precert.domain.errors import DomainError
 from precert.domain.readiness import Blocker, readiness_blockers
+from precert.policy.codesets import terminated_procedure_code
 from precert.policy.engine import PolicyEngine
 from precert.ports import Clock, UnitOfWork
 from precert.services.access import AccessContext, audit
@@ -55,6 +57,12 @@ def _assess(
         eligibility=eligibility,
         checklist=view.checklist,
         submit_by=[r.submit_by for r in view.requirements],
+        terminated_codes=[
+            retired
+            for line in request.service_lines
+            if line.code_system is CodeSystem.HCPCS
+            and (retired := terminated_procedure_code(line.code, line.service_start))
+        ],
     )
     return Readiness(blockers, view)
 
