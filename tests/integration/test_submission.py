@@ -356,6 +356,12 @@ def test_connections_are_admin_only_and_hide_secrets(
         headers=tenant.auth(Role.COORDINATOR),
     )
     assert denied.status_code == 403
+    incomplete = connect(live, tenant, sandbox.fhir_base, kind="oauth2-client-credentials")
+    assert incomplete.status_code == 422
+    assert [e["pointer"] for e in incomplete.json()["errors"]] == [
+        "/auth/token_url",
+        "/auth/client_id",
+    ]
     created = connect(
         live,
         tenant,

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
 
 from precert.domain.access import Permission
 from precert.domain.errors import NotFound
@@ -30,10 +30,18 @@ class AuthSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["none", "oauth2-client-credentials"] = "none"
-    token_url: HttpUrl | None = None
-    client_id: str | None = Field(default=None, max_length=200)
+    token_url: HttpUrl | None = Field(default=None, validate_default=True)
+    client_id: str | None = Field(default=None, max_length=200, validate_default=True)
     client_secret: str | None = Field(default=None, max_length=500)
     scope: str | None = Field(default=None, max_length=500)
+
+    @field_validator("token_url", "client_id")
+    @classmethod
+    def _oauth_needs_it(cls, value: object, info: ValidationInfo) -> object:
+        # Without them the first submission would fail at the payer; say so at setup.
+        if value is None and info.data.get("kind") == "oauth2-client-credentials":
+            raise ValueError("required for OAuth 2.0 client credentials")
+        return value
 
 
 class ConnectionSettings(BaseModel):
