@@ -8,7 +8,6 @@ units used.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,21 +26,35 @@ from tests.integration.test_documentation import ANSWERS, PDF
 from tests.integration.test_submission import Live, connect, member, serve, wait_for
 
 
+class PayerClock:
+    """The sandbox payer's clock: the test's calendar (T0), moved on only when the test says.
+
+    The payer decides pended cases a minute after pending them; the test moves the clock
+    past that once it has looked at the pended request, so a loaded machine cannot see the
+    decision arrive before the follow-up scan.
+    """
+
+    def __init__(self) -> None:
+        self.elapsed = timedelta(0)
+
+    def now(self) -> datetime:
+        return T0 + self.elapsed
+
+
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
-    """The sandbox payer on the test's calendar: its clock starts at T0 and runs from there,
-    so its later decisions come due while its dates agree with precert's frozen clock."""
-    started = time.monotonic()
+def payer_clock() -> PayerClock:
+    return PayerClock()
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, payer_clock: PayerClock) -> Iterator[SandboxServer]:
+    """The sandbox payer on the test's calendar, deciding pends after a minute of its clock."""
     config = SandboxConfig(
         database_url=f"sqlite:///{tmp_path / 'sandbox.db'}",
-        decision_delay_seconds=0.3,
+        decision_delay_seconds=60,
         delivery_interval=0.05,
     )
-
-    def payer_now() -> datetime:
-        return T0 + timedelta(seconds=time.monotonic() - started)
-
-    with SandboxServer(config, now=payer_now) as server:
+    with SandboxServer(config, now=payer_clock.now) as server:
         yield server
 
 
@@ -52,7 +65,9 @@ def live(precert: Precert) -> Iterator[Live]:
         yield served
 
 
-def test_appointment_to_claim(live: Live, tenant: Tenant, sandbox: SandboxServer) -> None:
+def test_appointment_to_claim(
+    live: Live, tenant: Tenant, sandbox: SandboxServer, payer_clock: PayerClock
+) -> None:
     """Every stage of prior authorization, in order, each through its public route."""
     http, auth = live.http, tenant.auth()
     assert connect(live, tenant, sandbox.fhir_base).status_code == 201
@@ -104,6 +119,7 @@ def test_appointment_to_claim(live: Live, tenant: Tenant, sandbox: SandboxServer
     tasks = http.get("/v1/tasks", params={"authorization_id": rid}, headers=auth).json()
     kinds = {t["kind"] for t in tasks["items"] if t["authorization_id"] == rid}
     assert kinds & {"documentation_requested", "pended_too_long", "decision_overdue"}, tasks
+    payer_clock.elapsed = timedelta(minutes=2)  # the payer's review is done
 
     def approved() -> dict[str, Any] | None:
         body: dict[str, Any] = http.get(f"/v1/authorizations/{rid}", headers=auth).json()

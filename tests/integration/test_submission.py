@@ -236,16 +236,23 @@ def test_modified_approval(live: Live, tenant: Tenant, sandbox: SandboxServer) -
     assert (determination["x12_action"], determination["authorized_units"]) == ("A6", "2")
 
 
-def test_cancelled_at_the_payer(live: Live, tenant: Tenant, tmp_path: Path) -> None:
-    """Cancelling a pended request withdraws it at the payer, which records the cancel."""
-    # A payer that takes its time: the shared sandbox decides pends after 0.3 s, which a
-    # loaded machine can spend between the submission and the withdrawal.
+def slow_sandbox(directory: Path) -> SandboxServer:
+    """A sandbox payer that decides pends only after ten minutes.
+
+    For tests that act on a pended request: the shared sandbox decides after 0.3 s, which a
+    loaded machine can spend between the submission and the next step.
+    """
     config = SandboxConfig(
-        database_url=f"sqlite:///{tmp_path / 'slow-sandbox.db'}",
+        database_url=f"sqlite:///{directory / 'slow-sandbox.db'}",
         decision_delay_seconds=600,
         delivery_interval=0.05,
     )
-    with SandboxServer(config) as slow:
+    return SandboxServer(config)
+
+
+def test_cancelled_at_the_payer(live: Live, tenant: Tenant, tmp_path: Path) -> None:
+    """Cancelling a pended request withdraws it at the payer, which records the cancel."""
+    with slow_sandbox(tmp_path) as slow:
         connect(live, tenant, slow.fhir_base)
         who = member("pend-then-approve")
         rid = ready_request(live, tenant, who)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from tests.integration.test_submission import (
     ready_request,
     sandbox_claims,
     serve,
+    slow_sandbox,
     submit,
     wait_for,
 )
@@ -187,19 +189,21 @@ def test_retries_submit_exactly_once(
     }
 
 
-def test_cancelled_at_the_payer(live: Live, tenant: Tenant, sandbox: SandboxServer) -> None:
+def test_cancelled_at_the_payer(live: Live, tenant: Tenant, tmp_path: Path) -> None:
     """A 278 with certification type 3 withdraws a pended case; every line comes back C."""
-    connect_x12(live, tenant, sandbox)
-    who = member("pend-then-approve")
-    rid = ready_request(live, tenant, who)
-    assert submit(live, tenant, rid).json()["status"] == "pended"
-    answer = live.http.post(
-        f"/v1/authorizations/{rid}/cancel-at-payer",
-        json={"reason": "procedure cancelled"},
-        headers=tenant.auth(),
-    )
-    assert answer.json()["status"] == "cancelled", answer.text
-    assert sorted(c["status"] for c in x12_claims(sandbox, who)) == ["cancel", "cancelled"]
+    with slow_sandbox(tmp_path) as slow:
+        connect_x12(live, tenant, slow)
+        who = member("pend-then-approve")
+        rid = ready_request(live, tenant, who)
+        assert submit(live, tenant, rid).json()["status"] == "pended"
+        answer = live.http.post(
+            f"/v1/authorizations/{rid}/cancel-at-payer",
+            json={"reason": "procedure cancelled"},
+            headers=tenant.auth(),
+        )
+        assert answer.json()["status"] == "cancelled", answer.text
+        statuses = sorted(c["status"] for c in x12_claims(slow, who))
+    assert statuses == ["cancel", "cancelled"]
 
 
 def test_eligibility_by_270_is_recorded(live: Live, tenant: Tenant, sandbox: SandboxServer) -> None:
