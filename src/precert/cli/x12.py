@@ -20,6 +20,7 @@ from precert.interop.x12.transactions import (
     Acknowledgment,
     Eligibility,
     HealthCareReview,
+    ReviewInquiry,
     Typed,
     read,
 )
@@ -27,16 +28,24 @@ from precert.interop.x12.writer import Envelope, envelope, wrap_set, write_278, 
 from precert.interop.x12.writer import acknowledge as acknowledge_group
 
 app = typer.Typer(
-    help="Read, check and write X12 5010 278, 270/271 and 999 files.", no_args_is_help=True
+    help="Read, check and write X12 5010 278 (X217; X215 inquiries), 270/271 and 999 files.",
+    no_args_is_help=True,
 )
 
 FileArg = Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)]
 
 
 def _summary(typed: Typed) -> dict[str, Any]:
-    if isinstance(typed, HealthCareReview):
+    if isinstance(typed, HealthCareReview | ReviewInquiry):
+        inquiry = isinstance(typed, ReviewInquiry)
         return {
-            "kind": "278 response" if typed.is_response else "278 request",
+            "kind": ("278 inquiry" if inquiry else "278")
+            + (" response" if typed.is_response else "" if inquiry else " request"),
+            **(
+                {"traces": list(typed.trace_numbers), "review_numbers": list(typed.review_numbers)}
+                if isinstance(typed, ReviewInquiry)
+                else {}
+            ),
             "events": len(typed.events),
             "services": sum(len(e.services) for e in typed.events),
             "actions": [

@@ -559,6 +559,10 @@ CONVENTIONS: Mapping[str, str] = _table(
     }
 )
 
+#: ST03 of the 278 inquiry and its response (Health Care Services Review - Inquiry and
+#: Response), read and written beside the X217 278 by its own grammar (grammar.py).
+INQUIRY_CONVENTION = "005010X215"
+
 #: Earlier releases of the same guides that we read, with a warning (see docs/x12.md).
 TOLERATED_CONVENTIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     {

@@ -104,6 +104,7 @@ class Grammar:
         "levels",
         "parents",
         "placements",
+        "purposes",
         "required_levels",
         "set_id",
     )
@@ -115,8 +116,11 @@ class Grammar:
         levels: Mapping[str, LoopSpec] | None = None,
         parents: Mapping[str, frozenset[str]] | None = None,
         required_levels: tuple[str, ...] = (),
+        purposes: frozenset[str] = frozenset(),
     ) -> None:
         self.set_id = set_id
+        # BHT02 values this convention uses (empty: no BHT); checked once per set.
+        self.purposes = purposes
         self.header = header
         self.levels = dict(levels or {})
         self.parents = dict(parents or {})
@@ -160,114 +164,162 @@ def _name_loop(
 _PROVIDER_ROLES = "1T 71 72 73 77 AAJ DD DK DN FA G3 P3 QB QV SJ"
 _PROVIDER_SEGMENTS = {"REF": 7, "N3": 1, "N4": 1, "PER": 1, "AAA": 9, "PRV": 1}
 
-# 005010X217: 278 request and response.
-_278_EVENT_PROVIDER = _name_loop("278", "2010EA", _PROVIDER_ROLES, _PROVIDER_SEGMENTS)
-_278_EVENT_TRANSPORT = _name_loop(
-    "278", "2010EB", "45 FS ND PW R3", {"N3": 1, "N4": 1}, with_aaa=False
-)
-_278_EVENT_OTHER_UMO = _name_loop("278", "2010EC", "X3", {"REF": 1}, with_aaa=False)
-_278_SERVICE_PROVIDER = _name_loop("278", "2010F", _PROVIDER_ROLES, _PROVIDER_SEGMENTS)
+# X12 data element 353 (BHT02) values each convention uses. The element's own check accepts
+# their union (segments.py); each grammar narrows it to its convention.
+_278_PURPOSES = frozenset({"01", "06", "11", "13", "36"})  # as accepted before X215 was added
+_INQUIRY_PURPOSES = frozenset({"28"})  # X215 inquiry; see docs/x12.md for the sources
+_RESPONSE_PURPOSES = frozenset({"11"})
+_ELIGIBILITY_PURPOSES = _278_PURPOSES
 
-GRAMMAR_278 = Grammar(
-    "278",
-    LoopSpec("HEADER", "ST", {"BHT": 1}, required=("BHT",)),
-    levels={
-        "20": LoopSpec(
-            "2000A",
-            "HL",
-            {"AAA": 9},
-            children=(_name_loop("278", "2010A", "X3", {"REF": 1, "PER": 3, "AAA": 9}),),
-            required=("2010A",),
-            restrictions=_aaa("278", "2000A"),
-        ),
-        "21": LoopSpec(
-            "2000B",
-            "HL",
-            {},
-            children=(
-                _name_loop(
-                    "278",
-                    "2010B",
-                    "1P FA",
-                    {"REF": 8, "N3": 1, "N4": 1, "PER": 1, "AAA": 9, "PRV": 1},
-                ),
+
+def _review_grammar(
+    *,
+    aaa_by_loop: bool,
+    event_required: tuple[str, ...],
+    purposes: frozenset[str],
+    subscriber_segments: Mapping[str, int],
+) -> Grammar:
+    """The 278 loop tables: X217's, which X215 reuses (docs/x12.md says what differs).
+
+    ``aaa_by_loop`` applies X217's per-loop AAA03/AAA04 lists (not established for X215);
+    ``event_required`` is what a 2000E must hold; ``subscriber_segments`` the 2000C/2000D
+    members besides the name loop.
+    """
+
+    def name_loop(loop_id: str, qualifiers: str, segments: Mapping[str, int]) -> LoopSpec:
+        return _name_loop("278", loop_id, qualifiers, segments, with_aaa=aaa_by_loop)
+
+    def aaa(loop_id: str) -> dict[str, tuple[tuple[int, frozenset[str]], ...]] | None:
+        return _aaa("278", loop_id) if aaa_by_loop else None
+
+    return Grammar(
+        "278",
+        LoopSpec("HEADER", "ST", {"BHT": 1}, required=("BHT",)),
+        levels={
+            "20": LoopSpec(
+                "2000A",
+                "HL",
+                {"AAA": 9},
+                children=(name_loop("2010A", "X3", {"REF": 1, "PER": 3, "AAA": 9}),),
+                required=("2010A",),
+                restrictions=aaa("2000A"),
             ),
-            required=("2010B",),
-        ),
-        "22": LoopSpec(
-            "2000C",
-            "HL",
-            {},
-            children=(
-                _name_loop(
-                    "278", "2010C", "IL", {"REF": 9, "N3": 1, "N4": 1, "AAA": 9, "DMG": 1, "INS": 1}
+            "21": LoopSpec(
+                "2000B",
+                "HL",
+                {},
+                children=(
+                    name_loop(
+                        "2010B",
+                        "1P FA",
+                        {"REF": 8, "N3": 1, "N4": 1, "PER": 1, "AAA": 9, "PRV": 1},
+                    ),
                 ),
+                required=("2010B",),
             ),
-            required=("2010C",),
-        ),
-        "23": LoopSpec(
-            "2000D",
-            "HL",
-            {},
-            children=(
-                _name_loop(
-                    "278", "2010D", "QC", {"REF": 3, "N3": 1, "N4": 1, "AAA": 9, "DMG": 1, "INS": 1}
+            "22": LoopSpec(
+                "2000C",
+                "HL",
+                subscriber_segments,
+                children=(
+                    name_loop(
+                        "2010C", "IL", {"REF": 9, "N3": 1, "N4": 1, "AAA": 9, "DMG": 1, "INS": 1}
+                    ),
                 ),
+                required=("2010C",),
             ),
-            required=("2010D",),
-        ),
-        "EV": LoopSpec(
-            "2000E",
-            "HL",
-            {
-                "TRN": 3,
-                "AAA": 9,
-                "UM": 1,
-                "HCR": 1,
-                "REF": 9,
-                "DTP": 9,
-                "HI": 1,
-                "HSD": 1,
-                "CRC": 9,
-                "CL1": 1,
-                "PWK": 10,
-                "MSG": 1,
-            },
-            children=(_278_EVENT_PROVIDER, _278_EVENT_TRANSPORT, _278_EVENT_OTHER_UMO),
-            required=("UM",),
-            restrictions=_aaa("278", "2000E"),
-        ),
-        "SS": LoopSpec(
-            "2000F",
-            "HL",
-            {
-                "TRN": 3,
-                "AAA": 9,
-                "UM": 1,
-                "HCR": 1,
-                "REF": 9,
-                "DTP": 9,
-                "SV1": 1,
-                "SV2": 1,
-                "SV3": 1,
-                "TOO": 32,
-                "HSD": 1,
-                "PWK": 10,
-                "MSG": 1,
-            },
-            children=(_278_SERVICE_PROVIDER,),
-            restrictions=_aaa("278", "2000F"),
-        ),
-    },
-    parents={
-        "20": frozenset({""}),
-        "21": frozenset({"20"}),
-        "22": frozenset({"21"}),
-        "23": frozenset({"22"}),
-        "EV": frozenset({"22", "23"}),
-        "SS": frozenset({"EV"}),
-    },
-    required_levels=("20", "21", "22", "EV"),
+            "23": LoopSpec(
+                "2000D",
+                "HL",
+                subscriber_segments,
+                children=(
+                    name_loop(
+                        "2010D", "QC", {"REF": 3, "N3": 1, "N4": 1, "AAA": 9, "DMG": 1, "INS": 1}
+                    ),
+                ),
+                required=("2010D",),
+            ),
+            "EV": LoopSpec(
+                "2000E",
+                "HL",
+                {
+                    "TRN": 3,
+                    "AAA": 9,
+                    "UM": 1,
+                    "HCR": 1,
+                    "REF": 9,
+                    "DTP": 9,
+                    "HI": 1,
+                    "HSD": 1,
+                    "CRC": 9,
+                    "CL1": 1,
+                    "PWK": 10,
+                    "MSG": 1,
+                },
+                children=(
+                    name_loop("2010EA", _PROVIDER_ROLES, _PROVIDER_SEGMENTS),
+                    _name_loop(
+                        "278", "2010EB", "45 FS ND PW R3", {"N3": 1, "N4": 1}, with_aaa=False
+                    ),
+                    _name_loop("278", "2010EC", "X3", {"REF": 1}, with_aaa=False),
+                ),
+                required=event_required,
+                restrictions=aaa("2000E"),
+            ),
+            "SS": LoopSpec(
+                "2000F",
+                "HL",
+                {
+                    "TRN": 3,
+                    "AAA": 9,
+                    "UM": 1,
+                    "HCR": 1,
+                    "REF": 9,
+                    "DTP": 9,
+                    "SV1": 1,
+                    "SV2": 1,
+                    "SV3": 1,
+                    "TOO": 32,
+                    "HSD": 1,
+                    "PWK": 10,
+                    "MSG": 1,
+                },
+                children=(name_loop("2010F", _PROVIDER_ROLES, _PROVIDER_SEGMENTS),),
+                restrictions=aaa("2000F"),
+            ),
+        },
+        parents={
+            "20": frozenset({""}),
+            "21": frozenset({"20"}),
+            "22": frozenset({"21"}),
+            "23": frozenset({"22"}),
+            "EV": frozenset({"22", "23"}),
+            "SS": frozenset({"EV"}),
+        },
+        required_levels=("20", "21", "22", "EV"),
+        purposes=purposes,
+    )
+
+
+# 005010X217: 278 request for review and its response.
+GRAMMAR_278 = _review_grammar(
+    aaa_by_loop=True, event_required=("UM",), purposes=_278_PURPOSES, subscriber_segments={}
+)
+
+# 005010X215: 278 inquiry (BHT02 28) and its response (BHT02 11). Public inquiries carry a
+# TRN at 2000C/2000D and may omit UM at 2000E; precert requires the 2000E trace in an
+# inquiry (its own rule, docs/x12.md), since the response is matched to the inquiry by it.
+GRAMMAR_278_INQUIRY = _review_grammar(
+    aaa_by_loop=False,
+    event_required=("TRN",),
+    purposes=_INQUIRY_PURPOSES,
+    subscriber_segments={"TRN": 3},
+)
+GRAMMAR_278_INQUIRY_RESPONSE = _review_grammar(
+    aaa_by_loop=False,
+    event_required=(),
+    purposes=_RESPONSE_PURPOSES,
+    subscriber_segments={"TRN": 3},
 )
 
 _RELATED_ENTITIES = "13 1I 1P 2B 36 73 FA GP GW I3 IL LR OC P3 P4 P5 PR PRP SEP TTP VER VN VY X3 Y2"
@@ -357,6 +409,7 @@ def _eligibility_grammar(set_id: str) -> Grammar:
         },
         # A 271 may stop at 2000A/2000B when it rejects the request there (AAA).
         required_levels=("20",) if response else ("20", "21", "22"),
+        purposes=_ELIGIBILITY_PURPOSES,
     )
 
 
@@ -390,4 +443,15 @@ GRAMMAR_999 = Grammar(
 #: Grammar by transaction set identifier (ST01).
 GRAMMARS: Mapping[str, Grammar] = MappingProxyType(
     {"270": GRAMMAR_270, "271": GRAMMAR_271, "278": GRAMMAR_278, "999": GRAMMAR_999}
+)
+
+#: Grammars for conventions other than the set's default (``codes.CONVENTIONS``), by
+#: (ST01, ST03) and then by BHT02; key "" is the grammar for any other BHT02, whose
+#: ``purposes`` then reports the value.
+CONVENTION_GRAMMARS: Mapping[tuple[str, str], Mapping[str, Grammar]] = MappingProxyType(
+    {
+        ("278", "005010X215"): MappingProxyType(
+            {"11": GRAMMAR_278_INQUIRY_RESPONSE, "": GRAMMAR_278_INQUIRY}
+        )
+    }
 )

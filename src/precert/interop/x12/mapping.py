@@ -47,6 +47,7 @@ from precert.interop.x12.transactions import (
     Quantity,
     Rejection,
     Review,
+    ReviewInquiry,
     Service,
     Trace,
 )
@@ -454,7 +455,24 @@ def review_response(
 ) -> HealthCareReview:
     """The 278 response answering ``request`` with ``determinations`` per line index."""
     asked = review_request(request, submitter_id=submitter_id)
-    event = asked.events[0]
+    answered = _answered_event(asked.events[0], determinations)
+    return HealthCareReview(
+        purpose="11",
+        reference=asked.reference,
+        created_date=_d8(answered_at.date()),
+        created_time=answered_at.strftime("%H%M"),
+        umo=asked.umo,
+        requester=asked.requester,
+        subscriber=asked.subscriber,
+        events=(answered,),
+    )
+
+
+def _answered_event(
+    event: PatientEvent, determinations: Mapping[int, LineDetermination]
+) -> PatientEvent:
+    """``event`` as a response gives it back: each line with its determination, the trace
+    echoed (TRN01 2) and the event's overall action."""
     services = []
     for index, service in enumerate(event.services):
         determination = determinations.get(index)
@@ -472,6 +490,7 @@ def review_response(
                 traces=service.traces,
                 review=service.review,
                 outcome=_outcome_for(determination),
+                references=service.references,
                 periods=service.periods + _validity(determination),
                 procedure=procedure,
                 quantity=Quantity("FL", _number(determination.authorized_units))
@@ -487,24 +506,155 @@ def review_response(
         overall = "A4"
     else:
         overall = "A2"
-    answered = PatientEvent(
+    return PatientEvent(
         traces=tuple(Trace("2", t.number, t.originator, t.supplemental) for t in event.traces),
         review=event.review,
         outcome=Outcome(overall),
+        references=event.references,
         diagnoses=event.diagnoses,
         providers=event.providers,
         services=tuple(services),
     )
-    return HealthCareReview(
-        purpose="11",
+
+
+# --- 278 inquiry (005010X215) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InquiredLine:
+    """One service line a 278 inquiry asks about: its code, dates and certification."""
+
+    code: str
+    service_start: date
+    service_end: date
+    certification_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusInquiry:
+    """What a 278 inquiry asks, in the domain's terms: which request, whose, at which payer,
+    and the payer's numbers for it (the request's and each line's certification)."""
+
+    request_id: str
+    organization_id: str
+    payer_id: str
+    member_id: str
+    requester_npi: str
+    payer_reference: str | None
+    lines: tuple[InquiredLine, ...]
+
+
+def status_inquiry(request: AuthorizationRequest) -> StatusInquiry:
+    """The status question precert asks about ``request`` (what ``review_inquiry`` sends)."""
+    return StatusInquiry(
+        request_id=request.id,
+        organization_id=request.organization_id,
+        payer_id=request.coverage.payer_id,
+        member_id=request.coverage.member_id,
+        requester_npi=request.requesting_provider.npi,
+        payer_reference=request.payer_reference,
+        lines=tuple(
+            InquiredLine(
+                line.code,
+                line.service_start,
+                line.service_end,
+                line.determination.certification_number if line.determination else None,
+            )
+            for line in request.service_lines
+        ),
+    )
+
+
+def review_inquiry(
+    request: AuthorizationRequest, *, submitter_id: str, asked_at: datetime
+) -> ReviewInquiry:
+    """The 278 inquiry (X215, BHT02 28) asking the payer for the status of ``request``.
+
+    It names the request as the 278 request did (the same parties, the patient event trace
+    TRN*1 with the request id, UM, the servicing provider) and adds the payer's numbers:
+    ``payer_reference`` as REF*BB at the event and each decided line's certification number
+    as REF*BB at its service, with the line's dates (DTP*472) and code (SV1).
+    """
+    asked = review_request(request, submitter_id=submitter_id)
+    event = asked.events[0]
+    services = []
+    for line, service in zip(request.service_lines, event.services, strict=True):
+        number = line.determination.certification_number if line.determination else None
+        procedure = service.procedure
+        services.append(
+            Service(
+                references=(("BB", _fit(number, 50, "certification number")),) if number else (),
+                periods=service.periods,
+                procedure=procedure._replace(amount="", diagnosis_pointers=())
+                if procedure is not None
+                else None,
+            )
+        )
+    reference = request.payer_reference
+    return ReviewInquiry(
+        purpose="28",
         reference=asked.reference,
-        created_date=_d8(answered_at.date()),
-        created_time=answered_at.strftime("%H%M"),
+        created_date=_d8(asked_at.date()),
+        created_time=asked_at.strftime("%H%M"),
         umo=asked.umo,
         requester=asked.requester,
         subscriber=asked.subscriber,
-        events=(answered,),
+        events=(
+            PatientEvent(
+                traces=event.traces,
+                review=event.review,
+                references=(("BB", _fit(reference, 50, "payer reference")),) if reference else (),
+                providers=event.providers,
+                services=tuple(services),
+            ),
+        ),
     )
+
+
+def inquiry_from_review(inquiry: ReviewInquiry) -> StatusInquiry:
+    """What a 278 inquiry asks about, read back into the domain's terms."""
+    if inquiry.is_response or not inquiry.events:
+        raise _mapping_error("a 278 inquiry (BHT02 28) with a patient event is required")
+    event = inquiry.events[0]
+    trace = next((t for t in event.traces if t.kind == "1"), None)
+    if trace is None:
+        raise _mapping_error("the inquiry's patient event has no trace number (TRN*1)")
+    lines = []
+    for service in event.services:
+        dates = next((p for p in service.periods if p.qualifier == "472"), None)
+        if service.procedure is None or dates is None:
+            raise _mapping_error("every inquired service needs an SV1/SV2/SV3 and a DTP*472")
+        lines.append(
+            InquiredLine(
+                service.procedure.code,
+                dates.start,
+                dates.end,
+                next((v for q, v in service.references if q == "BB"), None),
+            )
+        )
+    umo = inquiry.umo
+    return StatusInquiry(
+        request_id=trace.number,
+        organization_id=trace.supplemental,
+        payer_id=umo.identifier or umo.last_name,
+        member_id=inquiry.subscriber.identifier,
+        requester_npi=inquiry.requester.identifier,
+        payer_reference=next((v for q, v in event.references if q == "BB"), None),
+        lines=tuple(lines),
+    )
+
+
+def inquiry_response(
+    request: AuthorizationRequest,
+    determinations: Mapping[int, LineDetermination],
+    *,
+    submitter_id: str,
+    answered_at: datetime,
+) -> ReviewInquiry:
+    """The payer's X215 response to ``review_inquiry(request)``: the inquiry's loops with
+    ``determinations`` per line index (HCR, dates, units, message), as in a 278 response."""
+    asked = review_inquiry(request, submitter_id=submitter_id, asked_at=answered_at)
+    return asked._replace(purpose="11", events=(_answered_event(asked.events[0], determinations),))
 
 
 def _rejection(r: Rejection) -> PayerRejection:
@@ -565,9 +715,10 @@ def _substituted_code(
 
 
 def determinations_from_review(
-    review: HealthCareReview, *, request: AuthorizationRequest | None = None
+    review: HealthCareReview | ReviewInquiry, *, request: AuthorizationRequest | None = None
 ) -> ReviewResult:
-    """Per-line determinations and rejections from a 278 response.
+    """Per-line determinations and rejections from a 278 response (X217, or X215 answering
+    an inquiry: the same loops and segments).
 
     With the ``request`` it answers, a service line whose SV1/SV2/SV3 code differs
     from the requested code reports the payer's code as ``authorized_code`` (the

@@ -25,7 +25,7 @@ from functools import lru_cache
 
 from precert.interop.x12 import codes as x12codes
 from precert.interop.x12.errors import Level, Severity, X12Error, element_error, segment_error
-from precert.interop.x12.grammar import GRAMMARS, Grammar, LoopSpec
+from precert.interop.x12.grammar import CONVENTION_GRAMMARS, GRAMMARS, Grammar, LoopSpec
 from precert.interop.x12.model import (
     Delimiters,
     Document,
@@ -49,6 +49,7 @@ _ISA_LENGTH = 106
 # element; past this many per transaction set the rest add nothing to a 999.
 MAX_ERRORS_PER_SET = 200
 _HL_LEVELS = SEGMENT_SPECS["HL"].elements[2].codes or frozenset()
+_BHT_PURPOSES = SEGMENT_SPECS["BHT"].elements[1].codes or frozenset()
 _ST_SPEC = SEGMENT_SPECS["ST"]
 _FUNCTIONAL_IDS = frozenset(x12codes.FUNCTIONAL_IDS.values())
 # The segment ids that end a transaction set's body: its SE, or an envelope segment.
@@ -501,7 +502,14 @@ def parse_transaction(
         transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]
         return transaction
     if convention != x12codes.CONVENTIONS[set_id]:  # the expected one needs no more
-        _check_convention(transaction)
+        variants = CONVENTION_GRAMMARS.get((set_id, convention))
+        if variants is None:
+            _check_convention(transaction)
+        else:
+            # Another convention of the same set (the X215 278 inquiry): its grammar by BHT02.
+            bht = body[1] if len(body) > 1 else []
+            purpose = bht[2] if len(bht) > 2 and bht[0] == "BHT" else ""
+            grammar = variants.get(purpose) or variants[""]
     if closed:
         trailer = body[-1]
         stated = trailer[1] if len(trailer) > 1 else ""
@@ -977,14 +985,29 @@ class _LoopBuilder:
         grammar = self.grammar
         hl_ids = self.hl_ids
         required = grammar.required_levels
+        bht = self.root.first("BHT") if grammar.purposes else None
+        if bht is not None:
+            purpose = bht.get(2)
+            # A value outside the element's code list was already reported by its check.
+            if purpose in _BHT_PURPOSES and purpose not in grammar.purposes:
+                self.errors.append(
+                    element_error(
+                        f"BHT02 {purpose!r} is not used in this {grammar.set_id} "
+                        f"(allowed: {', '.join(sorted(grammar.purposes))})",
+                        "I6",
+                        segment_id="BHT",
+                        position=bht.position,
+                        loop="HEADER",
+                        element=2,
+                        bad_value=purpose,
+                    )
+                )
         if required:
             # From the final table, not from every HL seen: a repeated HL01 replaces its entry.
             levels_seen = {entry[0] for entry in hl_ids.values()}
-            if grammar.set_id == "278":
-                bht = self.root.first("BHT")
-                if bht is not None and bht.get(2) == "11":
-                    # A response stops at the level it rejects with AAA (X12 RFI 2445).
-                    required = required[:1]
+            if grammar.set_id == "278" and bht is not None and bht.get(2) == "11":
+                # A response stops at the level it rejects with AAA (X12 RFI 2445).
+                required = required[:1]
             for level in required:
                 if level not in levels_seen:
                     loop_id = grammar.levels[level].loop_id

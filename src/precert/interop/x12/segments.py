@@ -168,7 +168,8 @@ _seg("SE", n0(1, 10, req=True), an(4, 9, req=True))
 _seg(
     "BHT",
     idc(4, 4, "0007 0022 0078", req=True),
-    idc(2, 2, "01 06 11 13 36", req=True),
+    # The union of the conventions' BHT02 values; each grammar narrows it (grammar.py).
+    idc(2, 2, "01 06 11 13 28 36", req=True),
     an(1, 50),
     dt(req=True),
     tm(),

@@ -1,6 +1,7 @@
 """Typed views of the supported transaction sets, read from a parsed loop tree.
 
-``read`` turns a ``TransactionSet`` into a ``HealthCareReview`` (278),
+``read`` turns a ``TransactionSet`` into a ``HealthCareReview`` (278, X217),
+``ReviewInquiry`` (278 inquiry and response, X215),
 ``Eligibility`` (270/271) or ``Acknowledgment`` (999). Values stay strings
 exactly as sent (the mapping layer converts to dates and decimals), so a
 typed object written back by ``writer`` and read again compares equal.
@@ -14,8 +15,9 @@ from __future__ import annotations
 import gc
 from datetime import date
 from itertools import islice
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
+from precert.interop.x12.codes import INQUIRY_CONVENTION
 from precert.interop.x12.errors import Level, X12Error
 from precert.interop.x12.model import Loop, Segment, TransactionSet
 
@@ -212,6 +214,55 @@ class HealthCareReview(NamedTuple):
         return self.purpose == "11"
 
 
+class ReviewInquiry(NamedTuple):
+    """A 278 inquiry (BHT02 28) or its response (BHT02 11), 005010X215.
+
+    The loops are those of ``HealthCareReview`` (X217), read into the same parts; an
+    inquiry names what it asks about by trace number (TRN) and the payer's review
+    numbers (REF BB certification, REF NT administrative reference), and the response
+    answers with each event's and service's HCR, dates and AAA rejections.
+    """
+
+    purpose: str
+    reference: str
+    created_date: str
+    created_time: str = ""
+    transaction_type: str = ""
+    umo: Party = Party("X3", "2")
+    requester: Party = Party("1P")
+    subscriber: Party = Party("IL")
+    dependent: Party | None = None
+    events: tuple[PatientEvent, ...] = ()
+    rejections: tuple[Rejection, ...] = ()
+
+    @property
+    def is_response(self) -> bool:
+        """True for a response (BHT02 = 11)."""
+        return self.purpose == "11"
+
+    @property
+    def trace_numbers(self) -> tuple[str, ...]:
+        """The patient event trace numbers (TRN02), in document order."""
+        return tuple(t.number for e in self.events for t in e.traces)
+
+    @property
+    def review_numbers(self) -> tuple[str, ...]:
+        """The payer's review numbers asked about or answered: REF BB and NT, then HCR02."""
+        found: list[str] = []
+        for event in self.events:
+            parts: tuple[PatientEvent | Service, ...] = (event, *event.services)
+            for part in parts:
+                found.extend(v for q, v in part.references if q in _REVIEW_NUMBER_QUALIFIERS)
+                if part.outcome is not None and part.outcome.certification_number:
+                    found.append(part.outcome.certification_number)
+        return tuple(dict.fromkeys(found))
+
+
+# REF01 qualifiers naming an earlier review: BB authorization (certification) number,
+# NT administrative reference number.
+_REVIEW_NUMBER_QUALIFIERS = frozenset({"BB", "NT"})
+
+
 class Benefit(NamedTuple):
     """Loop 2110C/D EB: one eligibility or benefit fact."""
 
@@ -304,7 +355,8 @@ class Acknowledgment(NamedTuple):
     group_codes: tuple[str, ...] = ()
 
 
-Typed = HealthCareReview | Eligibility | Acknowledgment
+Typed = HealthCareReview | ReviewInquiry | Eligibility | Acknowledgment
+_View = TypeVar("_View", HealthCareReview, ReviewInquiry)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -342,7 +394,7 @@ def _first_in(segments: list[Segment], segment_id: str, size: int) -> list[str] 
 
 
 def read(transaction: TransactionSet) -> Typed:
-    """The typed view of a parsed transaction set (270, 271, 278 or 999)."""
+    """The typed view of a parsed transaction set (270, 271, 278 X217 or X215, or 999)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -356,7 +408,9 @@ def _read(transaction: TransactionSet) -> Typed:
     set_id = transaction.set_id
     try:
         if set_id == "278":
-            return _read_278(transaction)
+            if transaction.convention == INQUIRY_CONVENTION:
+                return _read_278(transaction, ReviewInquiry)
+            return _read_278(transaction, HealthCareReview)
         if set_id in ("270", "271"):
             return _read_eligibility(transaction)
         if set_id == "999":
@@ -710,7 +764,8 @@ def _event(loop: Loop, component: str) -> PatientEvent:
     )
 
 
-def _read_278(transaction: TransactionSet) -> HealthCareReview:
+def _read_278(transaction: TransactionSet, view: type[_View]) -> _View:
+    """A 278 as ``view``: X217 and X215 share their loops, so one reading serves both."""
     component = transaction.delimiters.component
     bht = _first_in(transaction.root.segments, "BHT", 7) or _BLANK
     levels = _levels(transaction)
@@ -718,7 +773,7 @@ def _read_278(transaction: TransactionSet) -> HealthCareReview:
     dependent_levels = levels.get("23")
     dependent_name = _name_loop(dependent_levels[0]) if dependent_levels else None
     return _new(
-        HealthCareReview,
+        view,
         (
             bht[2],
             bht[3],

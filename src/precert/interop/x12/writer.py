@@ -27,6 +27,7 @@ from precert.interop.x12.transactions import (
     Quantity,
     Rejection,
     Review,
+    ReviewInquiry,
     SegmentNote,
     Service,
     SetResponse,
@@ -75,9 +76,15 @@ def render(segments: Segments, delimiters: Delimiters) -> str:
     return "".join(element.join(_trim(s)) + terminator for s in segments)
 
 
-def wrap_set(set_id: str, control_number: str, body: Segments) -> Segments:
-    """ST + ``body`` + SE with the right count, for a set we generate."""
-    header = ["ST", set_id, control_number, CONVENTIONS[set_id]]
+def wrap_set(
+    set_id: str, control_number: str, body: Segments, convention: str | None = None
+) -> Segments:
+    """ST + ``body`` + SE with the right count, for a set we generate.
+
+    ST03 is the set's default convention (``codes.CONVENTIONS``) unless ``convention``
+    names another, e.g. ``codes.INQUIRY_CONVENTION`` for a 278 inquiry.
+    """
+    header = ["ST", set_id, control_number, convention or CONVENTIONS[set_id]]
     return [header, *body, ["SE", str(len(body) + 2), control_number]]
 
 
@@ -85,8 +92,12 @@ def envelope(
     sets: Sequence[tuple[str, Segments]],
     env: Envelope,
     delimiters: Delimiters = DEFAULT_DELIMITERS,
+    convention: str | None = None,
 ) -> str:
-    """ISA/GS around complete sets (each ST..SE), all of one functional group."""
+    """ISA/GS around complete sets (each ST..SE), all of one functional group.
+
+    GS08 is the sets' default convention unless ``convention`` names another.
+    """
     if not sets:
         raise X12Error(
             "an interchange needs at least one transaction set",
@@ -129,7 +140,7 @@ def envelope(
         env.time,
         str(env.group_control),
         "X",
-        CONVENTIONS[set_id],
+        convention or CONVENTIONS[set_id],
     ]
     body: Segments = []
     for _, segments in sets:
@@ -327,8 +338,11 @@ def _event(event: PatientEvent, d: Delimiters) -> Segments:
     return out
 
 
-def write_278(review: HealthCareReview, d: Delimiters = DEFAULT_DELIMITERS) -> Segments:
-    """The body (between ST and SE) of a 278 request or response."""
+def write_278(
+    review: HealthCareReview | ReviewInquiry, d: Delimiters = DEFAULT_DELIMITERS
+) -> Segments:
+    """The body (between ST and SE) of a 278: request or response (X217), inquiry or its
+    response (X215, wrapped with ``codes.INQUIRY_CONVENTION``); the loops are the same."""
     out: Segments = [
         [
             "BHT",
