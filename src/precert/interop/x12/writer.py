@@ -359,12 +359,13 @@ def write_278(
     out.extend(_party(review.umo, d))
     out.append(_hl(2, 1, "21", True))
     out.extend(_party(review.requester, d))
-    out.append(_hl(3, 2, "22", True))
+    # A response may stop at the subscriber or dependent it rejects: HL04 says so.
+    out.append(_hl(3, 2, "22", review.dependent is not None or bool(review.events)))
     out.extend(_party(review.subscriber, d))
     number, event_parent = 3, 3
     if review.dependent is not None:
         number = 4
-        out.append(_hl(4, 3, "23", True))
+        out.append(_hl(4, 3, "23", bool(review.events)))
         out.extend(_party(review.dependent, d))
         event_parent = 4
     for event in review.events:
