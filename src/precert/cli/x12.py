@@ -14,7 +14,8 @@ from rich.table import Table
 
 from precert.domain.authorization import AuthorizationRequest
 from precert.interop.x12 import X12Error, parse
-from precert.interop.x12.mapping import review_request
+from precert.interop.x12.codes import INQUIRY_CONVENTION
+from precert.interop.x12.mapping import review_inquiry, review_request
 from precert.interop.x12.model import Document
 from precert.interop.x12.transactions import (
     Acknowledgment,
@@ -176,7 +177,13 @@ def validate(file: FileArg) -> None:
 @app.command()
 def build(
     request_file: FileArg,
-    kind: Annotated[str, typer.Option("--type", help="Transaction to build (278).")] = "278",
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            help="278 (a request for review, X217) or 278-inquiry (its status, X215).",
+        ),
+    ] = "278",
     submitter_id: Annotated[
         str, typer.Option(help="TRN03: '1' + the submitter's EIN.")
     ] = "1000000000",
@@ -184,21 +191,38 @@ def build(
     receiver: Annotated[str, typer.Option(help="ISA08/GS03 receiver id.")] = "PAYER",
 ) -> None:
     """Build X12 from REQUEST_FILE, an AuthorizationRequest as JSON (model_dump mode=json)."""
-    if kind != "278":
-        typer.echo(f"--type {kind} is not supported; only 278", err=True)
+    if kind not in _BUILDS:
+        typer.echo(f"--type {kind} is not supported; one of {', '.join(_BUILDS)}", err=True)
         raise typer.Exit(2)
     try:
         request = AuthorizationRequest.model_validate_json(request_file.read_text())
-        review = review_request(request, submitter_id=submitter_id)
+        # A request is stamped when it was made; an inquiry when it is asked.
+        stamp = request.created_at if kind == "278" else datetime.now(UTC)
+        review, convention = _BUILDS[kind](request, submitter_id, stamp)
     except ValidationError as exc:
         typer.echo(f"{request_file} is not a valid AuthorizationRequest: {exc}", err=True)
         raise typer.Exit(1) from exc
     except X12Error as exc:
         typer.echo(f"cannot express the request in X12: {exc.describe()}", err=True)
         raise typer.Exit(1) from exc
-    stamp = request.created_at
     env = Envelope(
         sender=sender, receiver=receiver, date=stamp.strftime("%Y%m%d"), time=stamp.strftime("%H%M")
     )
-    text = envelope([("278", wrap_set("278", "0001", write_278(review)))], env)
-    typer.echo(text)
+    body = wrap_set("278", "0001", write_278(review), convention)
+    typer.echo(envelope([("278", body)], env, convention=convention))
+
+
+def _request_for_review(
+    request: AuthorizationRequest, submitter_id: str, _: datetime
+) -> tuple[HealthCareReview | ReviewInquiry, str | None]:
+    return review_request(request, submitter_id=submitter_id), None
+
+
+def _status_inquiry(
+    request: AuthorizationRequest, submitter_id: str, at: datetime
+) -> tuple[HealthCareReview | ReviewInquiry, str | None]:
+    inquiry = review_inquiry(request, submitter_id=submitter_id, asked_at=at)
+    return inquiry, INQUIRY_CONVENTION
+
+
+_BUILDS = {"278": _request_for_review, "278-inquiry": _status_inquiry}
