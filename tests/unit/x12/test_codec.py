@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from precert.interop.x12 import Level, X12Error, parse, parse_strict
@@ -156,3 +158,22 @@ def test_999_accepts_a_clean_set() -> None:
     """A clean group earns AK9 A with one accepted set."""
     ack = acknowledge(parse(_doc(BODY)).interchanges[0].groups[0])
     assert (ack.status, ack.accepted, ack.sets[0].status) == ("A", "1", "A")
+
+
+def test_a_request_for_review_carries_no_decision_or_validation(x12_fixtures: Path) -> None:
+    """HCR and AAA belong to the payer's response: in a request (BHT02 13) each is an
+    unexpected segment (IK304 2) at its own position and loop; the clean request stays clean."""
+    text = (x12_fixtures / "Example_3_1_1_Request.txt").read_text(encoding="utf-8-sig")
+    assert parse(text).valid
+    with_answer = text.replace("UM*SC*I*3*11:B*****Y~", "UM*SC*I*3*11:B*****Y~HCR*A1*AUTH1~")
+    with_answer = with_answer.replace(
+        "NM1*IL*1*SMITH*JOE****MI*12345678901~", "NM1*IL*1*SMITH*JOE****MI*12345678901~AAA*Y**72*C~"
+    )
+    segments = with_answer.count("~")
+    se = next(s for s in with_answer.split("~") if s.lstrip().startswith("SE*"))
+    count = int(se.split("*")[1])
+    with_answer = with_answer.replace(se, se.replace(f"SE*{count}*", f"SE*{count + 2}*"))
+    assert with_answer.count("~") == segments
+    errors = [p for p in parse(with_answer).problems() if p.segment_code == "2"]
+    assert [(e.segment_id, e.loop) for e in errors] == [("AAA", "2010C"), ("HCR", "2000E")]
+    assert all("used only in a 278 response" in e.message for e in errors)

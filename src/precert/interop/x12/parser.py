@@ -54,6 +54,8 @@ _ST_SPEC = SEGMENT_SPECS["ST"]
 _FUNCTIONAL_IDS = frozenset(x12codes.FUNCTIONAL_IDS.values())
 # The segment ids that end a transaction set's body: its SE, or an envelope segment.
 _SET_ENDS = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
+# 278 segments only a payer's response carries: the decision and the request validation.
+_RESPONSE_ONLY = frozenset(("HCR", "AAA"))
 _ACCEPTS_DTP = ACCEPTS["DTP"]
 _ACCEPTS_DMG = ACCEPTS["DMG"]
 
@@ -704,6 +706,8 @@ class _LoopBuilder:
             if len(errors) > MAX_ERRORS_PER_SET:
                 break
         self._check_required()
+        if self.grammar.set_id == "278":
+            self._check_response_only()
 
     def _explain(self, segment: Segment, loop_id: str) -> None:
         """Report every problem of a placed segment its fast check refused."""
@@ -980,6 +984,26 @@ class _LoopBuilder:
                     bad_value=value,
                 )
             )
+
+    def _check_response_only(self) -> None:
+        """A 278 that is not a response (BHT02 other than 11) carries no decision (HCR) and
+        no request validation (AAA): the TR3s place both in the response only."""
+        bht = self.root.first("BHT")
+        if bht is None or bht.get(2) == "11":
+            return
+        for loop in self.root.walk():
+            for segment in loop.segments:
+                if segment.id in _RESPONSE_ONLY:
+                    self.errors.append(
+                        segment_error(
+                            f"{segment.id} is used only in a 278 response (BHT02 11), "
+                            f"not in one with BHT02 {bht.get(2)!r}",
+                            "2",
+                            segment_id=segment.id,
+                            position=segment.position,
+                            loop=loop.loop_id,
+                        )
+                    )
 
     def _check_required(self) -> None:
         grammar = self.grammar
