@@ -22,6 +22,7 @@ import gc
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from operator import itemgetter
 
 from precert.interop.x12 import codes as x12codes
 from precert.interop.x12.errors import Level, Severity, X12Error, element_error, segment_error
@@ -56,6 +57,7 @@ _FUNCTIONAL_IDS = frozenset(x12codes.FUNCTIONAL_IDS.values())
 _SET_ENDS = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
 # 278 segments only a payer's response carries: the decision and the request validation.
 _RESPONSE_ONLY = frozenset(("HCR", "AAA"))
+_segment_id = itemgetter(0)
 _ACCEPTS_DTP = ACCEPTS["DTP"]
 _ACCEPTS_DMG = ACCEPTS["DMG"]
 
@@ -706,7 +708,10 @@ class _LoopBuilder:
             if len(errors) > MAX_ERRORS_PER_SET:
                 break
         self._check_required()
-        if self.grammar.set_id == "278":
+        # map/itemgetter keep the common case (no HCR or AAA at all) in C.
+        if self.grammar.set_id == "278" and not _RESPONSE_ONLY.isdisjoint(
+            map(_segment_id, content)
+        ):
             self._check_response_only()
 
     def _explain(self, segment: Segment, loop_id: str) -> None:
