@@ -16,7 +16,6 @@ from datetime import date
 from enum import StrEnum
 
 from precert.domain.authorization import ServiceCategory
-from precert.domain.codes import CodeSystem
 from precert.policy.codesets import (
     terminated_procedure_code,
     unknown_diagnosis,
@@ -168,9 +167,7 @@ def _code_findings(pack: PolicyPack, rule: Rule, today: date) -> list[Finding]:
         problem = unknown_procedure_code(m.code_system, code)
         if problem:
             found.append(Finding(Severity.ERROR, pack.info.path, rule.id, problem))
-        elif m.code_system is not CodeSystem.CPT and (
-            ended := terminated_procedure_code(code, today)
-        ):
+        elif ended := terminated_procedure_code(code, today):
             # A rule may rightly keep naming a retired code for claims of past dates.
             found.append(Finding(Severity.WARNING, pack.info.path, rule.id, ended))
     if m.diagnoses is not None:

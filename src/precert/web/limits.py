@@ -47,7 +47,7 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _headers(scope)
         path: str = scope["path"]
         route_limit = self.upload_routes.get(path.rstrip("/"))
         is_upload = route_limit is not None or (
@@ -63,10 +63,10 @@ class BodyGuard:
                 f"body of {declared} bytes exceeds the limit of {limit} bytes",
             )
             return
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        media_type = _media_type(headers)
         is_form_route = is_upload or any(path.startswith(p) for p in self.form_prefixes)
         has_body = declared not in (None, "0") or "transfer-encoding" in headers
-        json_like = media_type == "application/json" or media_type.endswith("+json")
+        json_like = _is_json(media_type)
         fhir_x12 = media_type in ("application/edi-x12", "text/plain")
         if has_body and not is_form_route and not json_like and not fhir_x12:
             await _refuse(
@@ -97,6 +97,18 @@ class BodyGuard:
 
 class _TooLarge(Exception):
     pass
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    return headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 _NUL = "\x00"
@@ -135,9 +147,8 @@ class NulGuard:
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        is_json = media_type == "application/json" or media_type.endswith("+json")
+        media_type = _media_type(_headers(scope))
+        is_json = _is_json(media_type)
         is_form = media_type == "application/x-www-form-urlencoded"
         if not (is_json or is_form):
             await self.app(scope, receive, send)

@@ -455,16 +455,11 @@ def review_response(
 ) -> HealthCareReview:
     """The 278 response answering ``request`` with ``determinations`` per line index."""
     asked = review_request(request, submitter_id=submitter_id)
-    answered = _answered_event(asked.events[0], determinations)
-    return HealthCareReview(
+    return asked._replace(
         purpose="11",
-        reference=asked.reference,
         created_date=_d8(answered_at.date()),
         created_time=answered_at.strftime("%H%M"),
-        umo=asked.umo,
-        requester=asked.requester,
-        subscriber=asked.subscriber,
-        events=(answered,),
+        events=(_answered_event(asked.events[0], determinations),),
     )
 
 
