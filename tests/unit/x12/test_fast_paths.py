@@ -1,6 +1,6 @@
 """The codec's fast paths agree with the slow paths that explain them.
 
-A valid segment is only ever checked by generated code (``segments.ACCEPTS``, and the
+A valid segment is only ever checked by generated code (``segment_checks.ACCEPTS``, and the
 parser's ``_PLACED_CHECKS`` with the DTP/DMG date rules folded in); the interpreted
 checker runs only when that code says no. These properties pin the two together: the
 fast check accepts a segment exactly when the slow path finds nothing to report.
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from precert.interop.x12 import Delimiters, Segment, TransactionSet, X12Error, parse
+from precert.interop.x12 import Delimiters, Segment, TransactionSet, X12Error, checkgen, parse
 from precert.interop.x12.grammar import GRAMMARS
 from precert.interop.x12.parser import (
     _PLACED_CHECKS,
@@ -26,8 +26,8 @@ from precert.interop.x12.parser import (
     _holds_any,
     _LoopBuilder,
 )
+from precert.interop.x12.segment_checks import ACCEPTS
 from precert.interop.x12.segments import (
-    ACCEPTS,
     COMPOSITE,
     DT,
     N0,
@@ -92,6 +92,15 @@ def _segments(draw: st.DrawFn, segment_id: str) -> list[str]:
     count = draw(st.integers(0, len(specs) + 1))
     values = [draw(_element(specs[i])) if i < len(specs) else draw(_TEXT) for i in range(count)]
     return [segment_id, *values]
+
+
+def test_generated_checks_are_current() -> None:
+    """``segment_checks.py`` is what the generator writes for today's specs."""
+    written = checkgen.TARGET.read_text(encoding="utf-8")
+    assert written == checkgen.module_source(), (
+        "segment_checks.py is stale: run python -m precert.interop.x12.checkgen"
+    )
+    assert set(ACCEPTS) == set(SEGMENT_SPECS)
 
 
 @pytest.mark.parametrize("segment_id", sorted(SEGMENT_SPECS))

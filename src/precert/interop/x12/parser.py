@@ -36,13 +36,8 @@ from precert.interop.x12.model import (
     Segment,
     TransactionSet,
 )
-from precert.interop.x12.segments import (
-    ACCEPTS,
-    SEGMENT_SPECS,
-    check_segment,
-    explain_segment,
-    valid_date,
-)
+from precert.interop.x12.segment_checks import ACCEPTS
+from precert.interop.x12.segments import SEGMENT_SPECS, explain_segment, valid_date
 
 _WHITESPACE = " \t\r\n"
 _ISA_LENGTH = 106
@@ -58,6 +53,7 @@ _SET_ENDS = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
 # 278 segments only a payer's response carries: the decision and the request validation.
 _RESPONSE_ONLY = frozenset(("HCR", "AAA"))
 _segment_id = itemgetter(0)
+_ACCEPTS_ST = ACCEPTS["ST"]
 _ACCEPTS_DTP = ACCEPTS["DTP"]
 _ACCEPTS_DMG = ACCEPTS["DMG"]
 
@@ -500,7 +496,10 @@ def parse_transaction(
     transaction.segment_count = len(body)
     errors = transaction.errors
     grammar = GRAMMARS.get(set_id)
-    check_segment(header, _ST_SPEC, delimiters.component, delimiters.repetition, 1, "", errors)
+    if not _ACCEPTS_ST(header, delimiters.component, delimiters.repetition):
+        explain_segment(
+            header, _ST_SPEC, delimiters.component, delimiters.repetition, 1, "", errors
+        )
     if grammar is None:
         errors.append(_set_error(transaction, f"transaction set {set_id!r} is not supported", "1"))
         transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]

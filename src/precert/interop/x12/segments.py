@@ -13,7 +13,7 @@ repetitions take a slower path only when they occur.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from precert.interop.x12 import codes as x12codes
@@ -53,7 +53,7 @@ class ElementSpec:
 class SegmentSpec:
     """A segment's elements and the syntax rules between them."""
 
-    __slots__ = ("accepts", "conditional", "elements", "paired", "segment_id")
+    __slots__ = ("conditional", "elements", "paired", "segment_id")
 
     def __init__(
         self,
@@ -69,12 +69,6 @@ class SegmentSpec:
         self.paired = paired
         # X12 "C" rules: if the first element is present, the second is required.
         self.conditional = conditional
-        # Replaced at import by a generated all-valid check (see _compile_accepts).
-        self.accepts: Callable[[list[str], str, str], bool] = _never
-
-
-def _never(elements: list[str], component: str, repetition: str) -> bool:
-    return False
 
 
 def _c(text: str) -> frozenset[str]:
@@ -430,7 +424,7 @@ def valid_time(value: str) -> bool:
     return value[:2] <= "23" and value[2:4] <= "59" and (len(value) < 6 or value[4:6] <= "59")
 
 
-def _numeric_length(value: str, decimal: bool) -> int:
+def numeric_length(value: str, decimal: bool) -> int:
     """Digits in a numeric value (sign and decimal point do not count), or -1 if malformed."""
     if not value.isascii():
         return -1
@@ -457,7 +451,7 @@ def _check_value(
 ) -> None:
     kind = spec.kind
     if kind in (N0, R):
-        length = _numeric_length(value, kind == R)
+        length = numeric_length(value, kind == R)
         if length < 0:
             out.append(
                 element_error(
@@ -599,22 +593,6 @@ def _check_composite(
         _check_value(part, part_spec, segment_id, position, loop, element, index, repetition, out)
 
 
-def check_segment(
-    elements: list[str],
-    spec: SegmentSpec,
-    component_separator: str,
-    repetition_separator: str,
-    position: int,
-    loop: str,
-    out: list[X12Error],
-) -> None:
-    """Validate one segment's elements against ``spec``; append problems to ``out``."""
-    if not spec.accepts(elements, component_separator, repetition_separator):
-        explain_segment(
-            elements, spec, component_separator, repetition_separator, position, loop, out
-        )
-
-
 def explain_segment(
     elements: list[str],
     spec: SegmentSpec,
@@ -738,173 +716,8 @@ def _check_complex(
             _check_value(item, spec, segment_id, position, loop, element, 0, rep_index, out)
 
 
-def _simple_test(es: ElementSpec, var: str, name: str, namespace: dict[str, object]) -> str:
-    """A Python expression true when the non-empty simple value ``var`` is valid.
-
-    The expressions are the cheapest equivalent of ``_check_value``: a non-empty value
-    already has length 1, so ``lo <= 1`` needs only the upper bound; unsigned numbers
-    are measured with ``len`` and only other shapes (a sign, garbage) pay for
-    ``_numeric_length``, which also decides every value the quick test refuses.
-    """
-    kind = es.kind
-    if kind == ID and es.codes is not None:
-        namespace[name] = es.codes
-        return f"{var} in {name}"
-    if kind in (AN, ID):
-        if es.lo == es.hi:
-            return f"len({var}) == {es.lo}"
-        if es.lo <= 1:
-            return f"len({var}) <= {es.hi}"
-        return f"{es.lo} <= len({var}) <= {es.hi}"
-    if kind == DT:
-        return f"valid_date({var})"
-    if kind == TM:
-        return f"valid_time({var})"
-    exact = f"{es.lo} <= _numeric_length({var}, {kind == R}) <= {es.hi}"
-    if kind == R:
-        # Unsigned decimals such as 10.00 too: one "." removed leaves only digits, and
-        # the point is not counted.
-        digits = f'{var}.replace(".", "", 1).isdigit()'
-        size = f'len({var}) - ("." in {var})'
-        return f"({var}.isascii() and {digits} and {es.lo} <= {size} <= {es.hi}) or {exact}"
-    return f"({var}.isascii() and {var}.isdigit() and {es.lo} <= len({var}) <= {es.hi}) or {exact}"
-
-
-def _compile_accepts(spec: SegmentSpec) -> Callable[[list[str], str, str], bool]:
-    """Generate a straight-line function that returns True only for a fully valid segment.
-
-    Valid segments are the overwhelming majority, so this is the hot path: it is
-    several times faster than interpreting the specs element by element. When it
-    returns False the interpreted path (``explain_segment``) runs to say exactly
-    what is wrong. A short segment is padded once and unpacked into one local per
-    element, so absent trailing elements cost a truth test each; repeating simple
-    elements are split and tested inline.
-    """
-    size = len(spec.elements) + 1
-    namespace: dict[str, object] = {
-        "valid_date": valid_date,
-        "valid_time": valid_time,
-        "_numeric_length": _numeric_length,
-        "_complex_ok": _complex_ok,
-        # The padding a segment of n entries needs, by n: one list concatenation.
-        "PAD": _pads(size),
-    }
-    names = ", ".join(f"v{index}" for index in range(1, size))
-    lines = [
-        "def accepts(e, comp, rep):",
-        "    n = len(e)",
-        f"    if n != {size}:",
-        f"        if n > {size}:",
-        "            return False",
-        "        e = e + PAD[n]",
-        f"    _, {names}, = e",
-    ]
-    for index, es in enumerate(spec.elements, 1):
-        var = f"v{index}"
-        if es.required:
-            lines.append(f"    if not {var}:")
-            lines.append("        return False")
-        if es.repeat == 1 and es.kind != COMPOSITE:
-            test = _simple_test(es, var, f"C{index}", namespace)
-        elif es.repeat == 1:
-            lines.extend(_composite_lines(es, var, index, namespace))
-            continue
-        elif es.kind != COMPOSITE:
-            lines.extend(_repeat_lines(es, var, index, namespace))
-            continue
-        else:
-            namespace[f"S{index}"] = es
-            test = f"_complex_ok({var}, S{index}, comp, rep)"
-        # A required value is known to be present here; an optional one is tested first.
-        guard = "" if es.required else f"{var} and "
-        lines.append(f"    if {guard}not ({test}):")
-        lines.append("        return False")
-    for group in spec.paired:
-        some = " or ".join(f"v{i}" for i in group)
-        every = " and ".join(f"v{i}" for i in group)
-        lines.append(f"    if ({some}) and not ({every}):")
-        lines.append("        return False")
-    for first, then in spec.conditional:
-        lines.append(f"    if v{first} and not v{then}:")
-        lines.append("        return False")
-    lines.append("    return True")
-    # The source is built only from our own constant specs above, never from input.
-    exec("\n".join(lines), namespace)  # noqa: S102
-    accepts = namespace["accepts"]
-    assert callable(accepts)
-    return accepts
-
-
-def _repeat_lines(es: ElementSpec, var: str, index: int, namespace: dict[str, object]) -> list[str]:
-    """Generated lines checking a repeating simple element held in ``var``.
-
-    Mirrors ``_check_complex``: no separator means one repetition, more than
-    ``repeat`` repetitions fail, and empty repetitions are skipped.
-    """
-    lines = [
-        f"    if {var}:",
-        f"        r = {var}.split(rep) if rep else [{var}]",
-        f"        if len(r) > {es.repeat}:",
-        "            return False",
-    ]
-    if es.kind == ID and es.codes is not None:
-        # One set operation for every repetition; "" is added because empty ones pass.
-        namespace[f"C{index}"] = es.codes | {""}
-        return [*lines, f"        if not C{index}.issuperset(r):", "            return False"]
-    test = _simple_test(es, "x", f"C{index}", namespace)
-    return [
-        *lines,
-        "        for x in r:",
-        f"            if x and not ({test}):",
-        "                return False",
-    ]
-
-
-def _composite_lines(
-    es: ElementSpec, var: str, index: int, namespace: dict[str, object]
-) -> list[str]:
-    """Generated lines checking a non-repeating composite held in ``var``."""
-    parts = es.components
-    namespace[f"P{index}"] = _pads(len(parts))
-    lines = [
-        f"    if {var}:",
-        f"        p = {var}.split(comp)",
-        "        k = len(p)",
-        f"        if k != {len(parts)}:",
-        f"            if k > {len(parts)}:",
-        "                return False",
-        f"            p = p + P{index}[k]",
-    ]
-    names = ", ".join(f"c{index}_{number}" for number in range(1, len(parts) + 1))
-    lines.append(f"        {names}, = p")
-    for number, part in enumerate(parts, 1):
-        cvar = f"c{index}_{number}"
-        if part.required:
-            lines.append(f"        if not {cvar}:")
-            lines.append("            return False")
-        test = _simple_test(part, cvar, f"C{index}_{number}", namespace)
-        guard = "" if part.required else f"{cvar} and "
-        lines.append(f"        if {guard}not ({test}):")
-        lines.append("            return False")
-    return lines
-
-
-def _pads(size: int) -> list[list[str]]:
-    """By n, the ``""`` entries that bring a list of n items to ``size`` (n < size)."""
-    return [[""] * (size - n) for n in range(size)]
-
-
-def _complex_ok(value: str, spec: ElementSpec, component: str, repetition: str) -> bool:
+def complex_ok(value: str, spec: ElementSpec, component: str, repetition: str) -> bool:
+    """Whether a repeating or composite element value is valid (no position is reported)."""
     found: list[X12Error] = []
     _check_complex(value, spec, component, repetition, "", 0, "", 0, found)
     return not found
-
-
-for _spec in _SPECS.values():
-    _spec.accepts = _compile_accepts(_spec)
-
-#: The generated all-valid check by segment id: the parser calls these directly (one
-#: dictionary lookup per segment) and falls back to ``explain_segment`` only on False.
-ACCEPTS: Mapping[str, Callable[[list[str], str, str], bool]] = MappingProxyType(
-    {segment_id: spec.accepts for segment_id, spec in _SPECS.items()}
-)
