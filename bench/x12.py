@@ -26,6 +26,11 @@ Made for a noisy shared machine:
   (with the GC running, large batches make the floor several times slower
   and the ratio flatteringly small).
 
+The codec is measured as it runs from ``src`` (pure Python) and then, when ``make
+wheel`` has built it (``build/compiled``, the wheel unpacked), compiled by mypyc: the
+same script runs again in a child process with that build first on ``sys.path``, so
+each report holds its own floor and peers from the same run.
+
 With ``--cpu`` every figure is measured in this thread's CPU time instead of
 wall-clock time: on a machine loaded well past its core count, wall-clock
 rounds are stretched by time slicing no matter how many are taken, while CPU
@@ -40,6 +45,7 @@ import argparse
 import gc
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -49,7 +55,7 @@ from pathlib import Path
 
 import pyx12.x12file
 
-from precert.interop.x12 import parse
+from precert.interop.x12 import parse, parser
 from precert.interop.x12.model import Delimiters
 from precert.interop.x12.transactions import read
 from precert.interop.x12.writer import render, wrap_set, write_278, write_eligibility
@@ -57,6 +63,7 @@ from precert.interop.x12.writer import render, wrap_set, write_278, write_eligib
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "x12"
 LFH_VENV = ROOT / "bench" / ".venv-lfh"
+COMPILED = ROOT / "build" / "compiled"
 INPUTS = {
     "278 request": "X217-referral-request-for-review.edi",
     "278 response": "X217-admission-response-to-request-for-review.edi",
@@ -274,10 +281,18 @@ def main() -> None:
     args = options.parse_args()
     if args.cpu:
         CLOCK[0] = time.thread_time
+    compiled = (parser.__file__ or "").endswith(".so")
+    print(f"\n=== codec: {'compiled by mypyc' if compiled else 'pure Python'} ({parser.__file__})")
     print(f"clock: {'thread CPU time' if args.cpu else 'wall clock'}")
     for label, name in INPUTS.items():
         measure(label, name, args.batch, args.rounds)
     generation(args.batch, max(5, args.rounds // 4))
+    if not compiled:
+        if COMPILED.is_dir():
+            environment = {**os.environ, "PYTHONPATH": str(COMPILED)}
+            subprocess.run([sys.executable, __file__, *sys.argv[1:]], env=environment, check=True)
+        else:
+            print("\n(no compiled codec: `make wheel` builds it for this comparison)")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,18 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With PRECERT_EXPECT_COMPILED=1 (``make test-compiled``) the codec must be mypyc's build."""
+    if os.environ.get("PRECERT_EXPECT_COMPILED") == "1":
+        from precert.interop.x12 import parser
+
+        if not parser.__file__ or not parser.__file__.endswith(".so"):
+            raise pytest.UsageError(
+                f"PRECERT_EXPECT_COMPILED=1 but the codec is pure Python ({parser.__file__})"
+            )
+
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 
