@@ -38,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"PRECERT_EXPECT_COMPILED=1 but the codec is pure Python ({parser.__file__})"
             )
 
+
 SHARED_FIXTURES = REPO.parent / "shared" / "fixtures"
 
 

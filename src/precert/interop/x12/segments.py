@@ -2,13 +2,12 @@
 
 Each segment the codec knows has a ``SegmentSpec``: its elements in order with
 type, length, requirement, code list and repetition, plus the X12 syntax
-rules between elements (paired and conditional). ``check_segment`` validates
+rules between elements (paired and conditional). ``explain_segment`` validates
 one split segment against its spec and appends IK4-shaped ``X12Error``\\ s.
 
-Speed matters here (every element of every segment passes through), so the
-specs are plain slotted objects read through local variables, the common case
-(a simple, non-repeating element) is handled first, and composites and
-repetitions take a slower path only when they occur.
+A valid segment never comes here: ``segment_checks.py``, generated from these specs
+by ``checkgen.py``, says yes to it first. So this interpreter runs only for segments
+with something to report, and its job is to name every problem exactly.
 """
 
 from __future__ import annotations
