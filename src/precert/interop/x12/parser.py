@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from operator import itemgetter
+from typing import Final
 
 from precert.interop.x12 import codes as x12codes
 from precert.interop.x12.errors import Level, Severity, X12Error, element_error, segment_error
@@ -43,19 +44,19 @@ _WHITESPACE = " \t\r\n"
 _ISA_LENGTH = 106
 # A pathological input (fuzzing, a wrong file) could produce one error per
 # element; past this many per transaction set the rest add nothing to a 999.
-MAX_ERRORS_PER_SET = 200
-_HL_LEVELS = SEGMENT_SPECS["HL"].elements[2].codes or frozenset()
-_BHT_PURPOSES = SEGMENT_SPECS["BHT"].elements[1].codes or frozenset()
-_ST_SPEC = SEGMENT_SPECS["ST"]
-_FUNCTIONAL_IDS = frozenset(x12codes.FUNCTIONAL_IDS.values())
+MAX_ERRORS_PER_SET: Final = 200
+_HL_LEVELS: Final = SEGMENT_SPECS["HL"].elements[2].codes or frozenset()
+_BHT_PURPOSES: Final = SEGMENT_SPECS["BHT"].elements[1].codes or frozenset()
+_ST_SPEC: Final = SEGMENT_SPECS["ST"]
+_FUNCTIONAL_IDS: Final = frozenset(x12codes.FUNCTIONAL_IDS.values())
 # The segment ids that end a transaction set's body: its SE, or an envelope segment.
-_SET_ENDS = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
+_SET_ENDS: Final = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
 # 278 segments only a payer's response carries: the decision and the request validation.
-_RESPONSE_ONLY = frozenset(("HCR", "AAA"))
-_segment_id = itemgetter(0)
-_ACCEPTS_ST = ACCEPTS["ST"]
-_ACCEPTS_DTP = ACCEPTS["DTP"]
-_ACCEPTS_DMG = ACCEPTS["DMG"]
+_RESPONSE_ONLY: Final = frozenset(("HCR", "AAA"))
+_segment_id: Final = itemgetter(0)
+_ACCEPTS_ST: Final = ACCEPTS["ST"]
+_ACCEPTS_DTP: Final = ACCEPTS["DTP"]
+_ACCEPTS_DMG: Final = ACCEPTS["DMG"]
 
 
 def _period_ok(fmt: str, value: str) -> bool:
@@ -88,7 +89,7 @@ def _dmg_check(elements: list[str], component: str, repetition: str) -> bool:
 #: The parser's check per segment id for a placed segment: the generated "all valid?"
 #: function, with the date checks that depend on a qualifier folded in for DTP and DMG,
 #: so a valid segment costs one lookup and one call. False sends it to ``_explain``.
-_PLACED_CHECKS: dict[str, Callable[[list[str], str, str], bool]] = {
+_PLACED_CHECKS: Final[dict[str, Callable[[list[str], str, str], bool]]] = {
     **ACCEPTS,
     "DTP": _dtp_check,
     "DMG": _dmg_check,
@@ -574,7 +575,7 @@ def _check_convention(transaction: TransactionSet) -> None:
 
 #: What ``_LoopBuilder`` records per HL01: level code, loop, HL segment, segment counts.
 _HLEntry = tuple[str, Loop, Segment, dict[str, int]]
-_NO_PLACEMENT: tuple[None, frozenset[str]] = (None, frozenset())
+_NO_PLACEMENT: Final[tuple[None, frozenset[str]]] = (None, frozenset())
 
 
 class _LoopBuilder:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Final
 
 from precert.interop.x12 import codes as x12codes
 from precert.interop.x12.errors import X12Error, element_error
@@ -395,7 +396,7 @@ SEGMENT_SPECS: Mapping[str, SegmentSpec] = MappingProxyType(_SPECS)
 # The last day of each month (February as in a leap year), by two-digit month. Once a
 # value is known to be ASCII digits, comparing two-digit strings compares their numbers,
 # which is cheaper than converting them.
-_LAST_DAY = {
+_LAST_DAY: Final = {
     f"{month:02d}": f"{days:02d}"
     for month, days in enumerate((31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31), 1)
 }

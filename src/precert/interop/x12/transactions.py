@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 from datetime import date
 from itertools import islice
-from typing import NamedTuple, TypeVar
+from typing import Final, NamedTuple, TypeVar
 
 from precert.interop.x12.codes import INQUIRY_CONVENTION
 from precert.interop.x12.errors import Level, X12Error
@@ -260,7 +260,7 @@ class ReviewInquiry(NamedTuple):
 
 # REF01 qualifiers naming an earlier review: BB authorization (certification) number,
 # NT administrative reference number.
-_REVIEW_NUMBER_QUALIFIERS = frozenset({"BB", "NT"})
+_REVIEW_NUMBER_QUALIFIERS: Final = frozenset({"BB", "NT"})
 
 
 class Benefit(NamedTuple):
@@ -371,11 +371,11 @@ _View = TypeVar("_View", HealthCareReview, ReviewInquiry)
 #   sets every field through ``object.__setattr__``, about four times slower);
 # - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
 
-_BLANK = [""] * 16
+_BLANK: Final = [""] * 16
 # ``tuple.__new__(View, (fields...))`` is what a NamedTuple's generated ``__new__`` does,
 # without that Python-level frame: about half the cost of ``View(fields...)``. Every field
 # is passed, in declaration order.
-_new = tuple.__new__
+_new: Final = tuple.__new__
 
 
 def _padded(elements: list[str], size: int) -> list[str]:
