@@ -27,10 +27,7 @@ run: $(STAMP)
 
 ## test: install dev dependencies, lint, type-check and run the whole suite (and the
 ## X12 suite again on the mypyc-compiled codec where a C compiler is present)
-test: $(DEV)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
-	$(VENV)/bin/mypy src
+test: lint
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 	@if command -v cc >/dev/null 2>&1 || [ "$$CI" = true ]; then \
 		$(MAKE) --no-print-directory test-compiled; \

@@ -100,7 +100,6 @@ def test_generated_checks_are_current() -> None:
     assert written == checkgen.module_source(), (
         "segment_checks.py is stale: run python -m precert.interop.x12.checkgen"
     )
-    assert set(ACCEPTS) == set(SEGMENT_SPECS)
 
 
 @pytest.mark.parametrize("segment_id", sorted(SEGMENT_SPECS))

@@ -80,7 +80,7 @@ def _function(spec: SegmentSpec) -> tuple[list[str], list[str]]:
     trailing elements cost a truth test each; repeating simple elements are split and
     tested inline.
     """
-    prefix = spec.segment_id.upper()
+    prefix = spec.segment_id
     size = len(spec.elements) + 1
     constants = [f"{prefix}_PAD: Final = {_pads(size)!r}"]
     names = ", ".join(f"v{index}" for index in range(1, size))
