@@ -1,4 +1,5 @@
-"""Build hook: with PRECERT_COMPILE=1 the X12 codec's core is compiled with mypyc.
+"""Build hook: with PRECERT_COMPILE=1 the X12 codec's core is compiled with mypyc, and the
+native reader of clean interchanges (``_native.c``, see ``native.py``) is built beside it.
 
 Everything else about the package is declared in pyproject.toml. The compiled modules
 are the same source files, so a build without a C compiler (or without the variable)
@@ -29,16 +30,22 @@ CODEC = (
 
 
 def extensions() -> list[Extension]:
-    """The mypyc extensions when PRECERT_COMPILE=1 asks for them, else none."""
+    """The mypyc extensions and the native reader when PRECERT_COMPILE=1, else none."""
     if os.environ.get("PRECERT_COMPILE") != "1":
         return []
     from mypyc.build import mypycify
 
-    return mypycify(
+    native_reader = Extension(
+        "precert.interop.x12._native",
+        ["src/precert/interop/x12/_native.c"],
+        extra_compile_args=["-O2", "-Wall"],
+    )
+    compiled = mypycify(
         [f"src/precert/interop/x12/{module}.py" for module in CODEC],
         opt_level="3",
         group_name="precert_x12",
     )
+    return [*compiled, native_reader]
 
 
 setup(ext_modules=extensions())

@@ -27,9 +27,11 @@ Made for a noisy shared machine:
   and the ratio flatteringly small).
 
 The codec is measured as it runs from ``src`` (pure Python) and then, when ``make
-wheel`` has built it (``build/compiled``, the wheel unpacked), compiled by mypyc: the
-same script runs again in a child process with that build first on ``sys.path``, so
-each report holds its own floor and peers from the same run.
+wheel`` has built it (``build/compiled``, the wheel unpacked), twice more: compiled by
+mypyc with the native reader switched off (``PRECERT_X12_NATIVE=0``), and as shipped,
+compiled with the native reader reading the clean inputs. Each runs this script again in
+a child process with that build first on ``sys.path``, so each report holds its own
+floor and peers from the same run.
 
 With ``--cpu`` every figure is measured in this thread's CPU time instead of
 wall-clock time: on a machine loaded well past its core count, wall-clock
@@ -57,6 +59,7 @@ import pyx12.x12file
 
 from precert.interop.x12 import parse, parser
 from precert.interop.x12.model import Delimiters
+from precert.interop.x12.parser import NATIVE_READER, read_clean
 from precert.interop.x12.transactions import read
 from precert.interop.x12.writer import render, wrap_set, write_278, write_eligibility
 
@@ -192,6 +195,8 @@ def measure(label: str, name: str, size: int, rounds: int) -> None:
     """Print every peer's throughput for one input and the ratios the issue asks for."""
     text = batch((FIXTURES / name).read_text(), size)
     ours(text)  # warm up caches and fail early on invalid input
+    if NATIVE_READER is not None and read_clean(text) is None:
+        raise SystemExit("the native reader declined a clean benchmark input")
     mine: list[float] = []
     floor: list[float] = []
     ratios: list[float] = []
@@ -282,15 +287,23 @@ def main() -> None:
     if args.cpu:
         CLOCK[0] = time.thread_time
     compiled = (parser.__file__ or "").endswith(".so")
-    print(f"\n=== codec: {'compiled by mypyc' if compiled else 'pure Python'} ({parser.__file__})")
+    kind = "compiled by mypyc" if compiled else "pure Python"
+    reader = "with the native reader" if NATIVE_READER is not None else "no native reader"
+    print(f"\n=== codec: {kind}, {reader} ({parser.__file__})")
     print(f"clock: {'thread CPU time' if args.cpu else 'wall clock'}")
     for label, name in INPUTS.items():
         measure(label, name, args.batch, args.rounds)
     generation(args.batch, max(5, args.rounds // 4))
     if not compiled:
         if COMPILED.is_dir():
-            environment = {**os.environ, "PYTHONPATH": str(COMPILED)}
-            subprocess.run([sys.executable, __file__, *sys.argv[1:]], env=environment, check=True)
+            for native in ("0", "1"):
+                environment = {
+                    **os.environ,
+                    "PYTHONPATH": str(COMPILED),
+                    "PRECERT_X12_NATIVE": native,
+                }
+                command = [sys.executable, __file__, *sys.argv[1:]]
+                subprocess.run(command, env=environment, check=True)
         else:
             print("\n(no compiled codec: `make wheel` builds it for this comparison)")
 

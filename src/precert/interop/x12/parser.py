@@ -26,6 +26,7 @@ from operator import itemgetter
 from typing import Final
 
 from precert.interop.x12 import codes as x12codes
+from precert.interop.x12 import native
 from precert.interop.x12.errors import Level, Severity, X12Error, element_error, segment_error
 from precert.interop.x12.grammar import CONVENTION_GRAMMARS, GRAMMARS, Grammar, LoopSpec
 from precert.interop.x12.model import (
@@ -51,8 +52,20 @@ _ST_SPEC: Final = SEGMENT_SPECS["ST"]
 _FUNCTIONAL_IDS: Final = frozenset(x12codes.FUNCTIONAL_IDS.values())
 # The segment ids that end a transaction set's body: its SE, or an envelope segment.
 _SET_ENDS: Final = frozenset(("SE", "ST", "GE", "GS", "IEA", "ISA"))
-# 278 segments only a payer's response carries: the decision and the request validation.
+# A 278 response (BHT02 11) alone carries the decision and the request validation (HCR,
+# AAA), and it may stop at the level it rejects with AAA, so of the required HL levels only
+# the first is required of it (X12 RFI 2445).
+_RESPONSE_SET: Final = "278"
+_RESPONSE_PURPOSE: Final = "11"
 _RESPONSE_ONLY: Final = frozenset(("HCR", "AAA"))
+_RESPONSE_REQUIRED_LEVELS: Final = 1
+#: The C reader of clean interchanges when the compiled wheel has it (see native.py).
+NATIVE_READER: Final = native.load(
+    response_set=_RESPONSE_SET,
+    response_purpose=_RESPONSE_PURPOSE,
+    response_only=_RESPONSE_ONLY,
+    response_levels=_RESPONSE_REQUIRED_LEVELS,
+)
 _segment_id: Final = itemgetter(0)
 _ACCEPTS_ST: Final = ACCEPTS["ST"]
 _ACCEPTS_DTP: Final = ACCEPTS["DTP"]
@@ -150,30 +163,55 @@ def read_delimiters(isa: str) -> tuple[Delimiters | None, list[X12Error]]:
     return Delimiters(element, component, repetition, terminator), problems
 
 
-def parse(data: str | bytes) -> Document:
-    """Read every interchange in ``data``; collect all problems rather than stopping."""
+def parse(data: str | bytes, *, accelerated: bool = True) -> Document:
+    """Read every interchange in ``data``; collect all problems rather than stopping.
+
+    Where the native reader is built, a clean interchange is read by it and anything
+    else by the Python parser; ``accelerated=False`` uses the Python parser alone.
+    """
     # Parsing allocates many small objects and creates no reference cycles (loops hold
     # only their children), so the cyclic garbage collector's passes are pure overhead
     # here, about a third of the run time on large batches.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _parse(data)
+        return _parse(data, accelerated)
     finally:
         if collecting:
             gc.enable()
 
 
-def _parse(data: str | bytes) -> Document:
-    document = Document()
+def _prepare(data: str | bytes) -> tuple[str, Delimiters | None, list[X12Error]]:
+    """The text from its first ISA on, and the delimiters it declares or the problems."""
     text = _decode(data)
     if text.startswith("\ufeff"):
         text = text[1:]
     text = text.lstrip(_WHITESPACE)
     delimiters, problems = read_delimiters(text)
+    return text, delimiters, problems
+
+
+def read_clean(data: str | bytes) -> Document | None:
+    """The native reader's document for ``data``, or None when it declines or is not built.
+
+    ``parse`` uses it first; tests and benchmarks call it to see what it accepts.
+    """
+    text, delimiters, problems = _prepare(data)
+    if NATIVE_READER is None or delimiters is None or problems:
+        return None
+    return NATIVE_READER(text, delimiters)
+
+
+def _parse(data: str | bytes, accelerated: bool) -> Document:
+    document = Document()
+    text, delimiters, problems = _prepare(data)
     document.errors.extend(problems)
     if delimiters is None:
         return document
+    if accelerated and not problems and NATIVE_READER is not None:
+        clean = NATIVE_READER(text, delimiters)
+        if clean is not None:
+            return clean
     terminator = delimiters.segment
     raw = text.split(terminator)
     strip_set = "".join(c for c in _WHITESPACE if c not in (delimiters.element, terminator))
@@ -709,7 +747,7 @@ class _LoopBuilder:
                 break
         self._check_required()
         # map/itemgetter keep the common case (no HCR or AAA at all) in C.
-        if self.grammar.set_id == "278" and not _RESPONSE_ONLY.isdisjoint(
+        if self.grammar.set_id == _RESPONSE_SET and not _RESPONSE_ONLY.isdisjoint(
             map(_segment_id, content)
         ):
             self._check_response_only()
@@ -994,7 +1032,7 @@ class _LoopBuilder:
         """A 278 that is not a response (BHT02 other than 11) carries no decision (HCR) and
         no request validation (AAA): the TR3s place both in the response only."""
         bht = self.root.first("BHT")
-        if bht is None or bht.get(2) == "11":
+        if bht is None or bht.get(2) == _RESPONSE_PURPOSE:
             return
         for loop in self.root.walk():
             for segment in loop.segments:
@@ -1034,9 +1072,9 @@ class _LoopBuilder:
         if required:
             # From the final table, not from every HL seen: a repeated HL01 replaces its entry.
             levels_seen = {entry[0] for entry in hl_ids.values()}
-            if grammar.set_id == "278" and bht is not None and bht.get(2) == "11":
-                # A response stops at the level it rejects with AAA (X12 RFI 2445).
-                required = required[:1]
+            response = bht is not None and bht.get(2) == _RESPONSE_PURPOSE
+            if grammar.set_id == _RESPONSE_SET and response:
+                required = required[:_RESPONSE_REQUIRED_LEVELS]
             for level in required:
                 if level not in levels_seen:
                     loop_id = grammar.levels[level].loop_id
