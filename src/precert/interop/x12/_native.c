@@ -185,11 +185,15 @@ static int all_digits(const Py_UCS1 *p, Py_ssize_t n) {
     return 1;
 }
 
-/* Whether ``value`` is the decimal ``str`` of ``number``, as ``str(number) == value``. */
+/* Whether ``value`` is the decimal ``str`` of ``number`` >= 0, as ``str(number) == value``. */
 static int is_decimal_of(Span value, Py_ssize_t number) {
-    char buffer[32];
-    int n = snprintf(buffer, sizeof buffer, "%zd", number);
-    return value.n == n && memcmp(value.p, buffer, (size_t)n) == 0;
+    if (value.n < 1 || value.n > 18 || (value.p[0] == '0' && value.n > 1)) return 0;
+    Py_ssize_t read = 0;
+    for (Py_ssize_t i = 0; i < value.n; i++) {
+        if (value.p[i] < '0' || value.p[i] > '9') return 0;
+        read = read * 10 + (value.p[i] - '0');
+    }
+    return read == number;
 }
 
 static int sid_code(Span s) {
@@ -1271,7 +1275,24 @@ static PyObject *native_configure(PyObject *module, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* record(View, *fields): what ``tuple.__new__(View, fields)`` makes of a tuple subclass
+ * (the typed views are NamedTuples), without building the ``fields`` tuple first. */
+static PyObject *native_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs < 1 || !PyType_Check(args[0]) ||
+        !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "record(View, *fields): View must subclass tuple");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    PyObject *record = type->tp_alloc(type, nargs - 1);
+    if (record == NULL) return NULL;
+    for (Py_ssize_t i = 1; i < nargs; i++) PyTuple_SET_ITEM(record, i - 1, Py_NewRef(args[i]));
+    return record;
+}
+
 static PyMethodDef methods[] = {
+    {"record", (PyCFunction)(void (*)(void))native_record, METH_FASTCALL,
+     "record(View, *fields): tuple.__new__(View, fields) without the fields tuple."},
     {"configure", native_configure, METH_VARARGS,
      "configure(sids, segments, loops, grammars, functional_ids, types): load the tables."},
     {"read", (PyCFunction)(void (*)(void))native_read, METH_FASTCALL,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Protocol, TypeVar
 
 from precert.interop.x12 import codes as x12codes
 from precert.interop.x12.grammar import GRAMMARS, LoopSpec
@@ -28,6 +29,20 @@ from precert.interop.x12.segments import SEGMENT_SPECS, ElementSpec
 #: What the C reader is: a function from text and its delimiters to the clean document,
 #: or None when the text holds anything the Python parser would report.
 NativeRead = Callable[[str, Delimiters], "Document | None"]
+
+_View = TypeVar("_View", bound=tuple[object, ...])
+
+
+class RecordMaker(Protocol):
+    """Makes a typed view (a NamedTuple) from every one of its fields, in order."""
+
+    def __call__(self, view: type[_View], /, *fields: object) -> _View: ...
+
+
+def _record(view: type[_View], /, *fields: object) -> _View:
+    """What a NamedTuple's generated ``__new__`` does, without its Python-level frame."""
+    return tuple.__new__(view, fields)
+
 
 _ElementTable = tuple[int, int, int, bool, tuple[str, ...] | None, int, tuple[object, ...]]
 
@@ -132,14 +147,28 @@ def tables(
     return sids, segments, loops, grammars, tuple(x12codes.FUNCTIONAL_IDS.values()), types
 
 
+def _switched_off() -> bool:
+    """``PRECERT_X12_NATIVE=0`` leaves the native code out, to measure or debug without it."""
+    return os.environ.get("PRECERT_X12_NATIVE") == "0"
+
+
+def record_maker() -> RecordMaker:
+    """The C record maker when built (it skips the intermediate fields tuple), else ours."""
+    if not _switched_off():
+        try:
+            from precert.interop.x12._native import record
+        except ImportError:
+            pass
+        else:
+            return record
+    return _record
+
+
 def load(
     *, response_set: str, response_purpose: str, response_only: Iterable[str], response_levels: int
 ) -> NativeRead | None:
-    """The configured native reader, or None when it was not built or is switched off.
-
-    ``PRECERT_X12_NATIVE=0`` switches it off, to measure or debug the parser alone.
-    """
-    if os.environ.get("PRECERT_X12_NATIVE") == "0":
+    """The configured native reader, or None when it was not built or is switched off."""
+    if _switched_off():
         return None
     try:
         from precert.interop.x12 import _native

@@ -17,6 +17,7 @@ from datetime import date
 from itertools import islice
 from typing import Final, NamedTuple, TypeVar
 
+from precert.interop.x12 import native
 from precert.interop.x12.codes import INQUIRY_CONVENTION
 from precert.interop.x12.errors import Level, X12Error
 from precert.interop.x12.model import Loop, Segment, TransactionSet
@@ -372,10 +373,10 @@ _View = TypeVar("_View", HealthCareReview, ReviewInquiry)
 # - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
 
 _BLANK: Final = [""] * 16
-# ``tuple.__new__(View, (fields...))`` is what a NamedTuple's generated ``__new__`` does,
-# without that Python-level frame: about half the cost of ``View(fields...)``. Every field
-# is passed, in declaration order.
-_new: Final = tuple.__new__
+# ``_new(View, *fields)`` is what a NamedTuple's generated ``__new__`` does, without that
+# Python-level frame: about half the cost of ``View(fields...)``; built natively, it also
+# skips the intermediate fields tuple. Every field is passed, in declaration order.
+_new: Final = native.record_maker()
 
 
 def _padded(elements: list[str], size: int) -> list[str]:
@@ -435,7 +436,7 @@ def _read(transaction: TransactionSet) -> Typed:
 
 def _rejection(loop_id: str, elements: list[str]) -> Rejection:
     e = _padded(elements, 5)
-    return _new(Rejection, (loop_id, e[1], e[3], e[4]))
+    return _new(Rejection, loop_id, e[1], e[3], e[4])
 
 
 def _rejections(loop: Loop) -> tuple[Rejection, ...]:
@@ -445,15 +446,15 @@ def _rejections(loop: Loop) -> tuple[Rejection, ...]:
 
 def _period(elements: list[str]) -> Period:
     e = _padded(elements, 4)
-    return _new(Period, (e[1], e[2], e[3]))
+    return _new(Period, e[1], e[2], e[3])
 
 
 def _name_only(nm1: list[str]) -> Party:
     """The ``Party`` an NM1 (padded to 10 entries) names, with nothing else known."""
-    return _new(Party, (
+    return _new(Party,
         nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
         (), "", "", "", "", "", "", "", "", "", "", "", (),
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 def _party(loop: Loop) -> Party:
@@ -504,7 +505,7 @@ def _party(loop: Loop) -> Party:
     prv = _BLANK if prv is None else _padded(prv, 4)
     dmg = _BLANK if dmg is None else _padded(dmg, 4)
     ins = _BLANK if ins is None else _padded(ins, 3)
-    return _new(Party, (
+    return _new(Party,
         nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
         tuple(references),
         n3[1], n3[2], n4[1], n4[2], n4[3],
@@ -513,7 +514,7 @@ def _party(loop: Loop) -> Party:
         dmg[2], dmg[3],
         ins[2],
         tuple(rejections),
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 def _name_loop(level: Loop | None) -> Loop | None:
@@ -560,7 +561,13 @@ def _review(elements: list[str], component: str) -> Review:
     facility = um[4].split(component) if um[4] else _BLANK
     return _new(
         Review,
-        (um[1], um[2], um[3], facility[0], facility[1] if len(facility) > 1 else "", um[6], um[9]),
+        um[1],
+        um[2],
+        um[3],
+        facility[0],
+        facility[1] if len(facility) > 1 else "",
+        um[6],
+        um[9],
     )
 
 
@@ -582,18 +589,16 @@ def _procedure(elements: list[str], component: str) -> Procedure:
         amount, basis, units, place, pointers = e[2], "", e[11], e[3], ()
     return _new(
         Procedure,
-        (
-            sid,
-            parts[0] if parts else "",
-            parts[1] if len(parts) > 1 else "",
-            tuple([m for m in parts[2:6] if m]),
-            amount,
-            basis,
-            units,
-            place,
-            e[1] if sid == "SV2" else "",
-            pointers,
-        ),
+        sid,
+        parts[0] if parts else "",
+        parts[1] if len(parts) > 1 else "",
+        tuple([m for m in parts[2:6] if m]),
+        amount,
+        basis,
+        units,
+        place,
+        e[1] if sid == "SV2" else "",
+        pointers,
     )
 
 
@@ -606,12 +611,10 @@ def _diagnoses(elements: list[str], component: str) -> tuple[Diagnosis, ...]:
             diagnoses.append(
                 _new(
                     Diagnosis,
-                    (
-                        parts[0],
-                        parts[1],
-                        parts[2] if count > 2 else "",
-                        parts[3] if count > 3 else "",
-                    ),
+                    parts[0],
+                    parts[1],
+                    parts[2] if count > 2 else "",
+                    parts[3] if count > 3 else "",
                 )
             )
     return tuple(diagnoses)
@@ -654,7 +657,7 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
         sid = e[0]
         if sid == "TRN":
             e = _padded(e, 5)
-            traces.append(_new(Trace, (e[1], e[2], e[3], e[4])))
+            traces.append(_new(Trace, e[1], e[2], e[3], e[4]))
         elif sid == "DTP":
             periods.append(_period(e))
         elif sid == "UM":
@@ -685,7 +688,7 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
             rejections += (_rejection(loop_id, e),)
         elif sid == "PWK":
             e = _padded(e, 7)
-            attachments += (_new(Attachment, (e[1], e[2], e[6])),)
+            attachments += (_new(Attachment, e[1], e[2], e[6]),)
         elif sid == "MSG":
             if msg is None:
                 msg = e
@@ -694,10 +697,10 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
     outcome = quantity = None
     if hcr is not None:
         hcr = _padded(hcr, 5)
-        outcome = _new(Outcome, (hcr[1], hcr[2], hcr[3], hcr[4]))
+        outcome = _new(Outcome, hcr[1], hcr[2], hcr[3], hcr[4])
     if hsd is not None:
         hsd = _padded(hsd, 7)
-        quantity = _new(Quantity, (hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6]))
+        quantity = _new(Quantity, hsd[1], hsd[2], hsd[3], hsd[4], hsd[5], hsd[6])
     # One procedure per line: SV1 before SV2 before SV3, whatever their order.
     service = sv1 if sv1 is not None else sv2 if sv2 is not None else sv3
     return (
@@ -723,19 +726,17 @@ def _service(loop: Loop, component: str) -> Service:
     ) = _review_level(loop, component)  # fmt: skip
     return _new(
         Service,
-        (
-            traces,
-            review,
-            outcome,
-            references,
-            periods,
-            procedure,
-            quantity,
-            attachments,
-            message,
-            _providers(loop),
-            rejections,
-        ),
+        traces,
+        review,
+        outcome,
+        references,
+        periods,
+        procedure,
+        quantity,
+        attachments,
+        message,
+        _providers(loop),
+        rejections,
     )
 
 
@@ -746,21 +747,19 @@ def _event(loop: Loop, component: str) -> PatientEvent:
     ) = _review_level(loop, component)  # fmt: skip
     return _new(
         PatientEvent,
-        (
-            traces,
-            review,
-            outcome,
-            references,
-            periods,
-            diagnoses,
-            quantity,
-            admission_type,
-            attachments,
-            message,
-            _providers(loop),
-            rejections,
-            tuple([_service(c, component) for c in loop.children if c.loop_id == "2000F"]),
-        ),
+        traces,
+        review,
+        outcome,
+        references,
+        periods,
+        diagnoses,
+        quantity,
+        admission_type,
+        attachments,
+        message,
+        _providers(loop),
+        rejections,
+        tuple([_service(c, component) for c in loop.children if c.loop_id == "2000F"]),
     )
 
 
@@ -774,19 +773,17 @@ def _read_278(transaction: TransactionSet, view: type[_View]) -> _View:
     dependent_name = _name_loop(dependent_levels[0]) if dependent_levels else None
     return _new(
         view,
-        (
-            bht[2],
-            bht[3],
-            bht[4],
-            bht[5],
-            bht[6],
-            _party_at(levels, "20", "X3"),
-            _party_at(levels, "21", "1P"),
-            _party_at(levels, "22", "IL"),
-            _party(dependent_name) if dependent_name else None,
-            tuple([_event(event, component) for event in levels.get("EV", ())]),
-            _rejections(umo_levels[0]) if umo_levels else (),
-        ),
+        bht[2],
+        bht[3],
+        bht[4],
+        bht[5],
+        bht[6],
+        _party_at(levels, "20", "X3"),
+        _party_at(levels, "21", "1P"),
+        _party_at(levels, "22", "IL"),
+        _party(dependent_name) if dependent_name else None,
+        tuple([_event(event, component) for event in levels.get("EV", ())]),
+        _rejections(umo_levels[0]) if umo_levels else (),
     )
 
 
@@ -818,26 +815,24 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
     service_types = eb[3]
     return _new(
         Benefit,
-        (
-            eb[1],
-            eb[2],
-            (tuple(service_types.split(repetition)) if repetition else (service_types,))
-            if service_types
-            else (),
-            eb[4],
-            eb[5],
-            eb[6],
-            eb[7],
-            eb[8],
-            eb[9],
-            eb[10],
-            eb[11],
-            eb[12],
-            periods,
-            messages,
-            rejections,
-            related,
-        ),
+        eb[1],
+        eb[2],
+        (tuple(service_types.split(repetition)) if repetition else (service_types,))
+        if service_types
+        else (),
+        eb[4],
+        eb[5],
+        eb[6],
+        eb[7],
+        eb[8],
+        eb[9],
+        eb[10],
+        eb[11],
+        eb[12],
+        periods,
+        messages,
+        rejections,
+        related,
     )
 
 
@@ -860,13 +855,11 @@ def _member(level: Loop | None, repetition: str) -> Member | None:
     traces = [_padded(s.elements, 5) for s in level.segments if s.elements[0] == "TRN"]
     return _new(
         Member,
-        (
-            _party(name),
-            tuple([_new(Trace, (e[1], e[2], e[3], e[4])) for e in traces]),
-            tuple([_period(s.elements) for s in name.segments if s.elements[0] == "DTP"]),
-            tuple(inquiries),
-            tuple(benefits),
-        ),
+        _party(name),
+        tuple([_new(Trace, e[1], e[2], e[3], e[4]) for e in traces]),
+        tuple([_period(s.elements) for s in name.segments if s.elements[0] == "DTP"]),
+        tuple(inquiries),
+        tuple(benefits),
     )
 
 
@@ -879,18 +872,16 @@ def _read_eligibility(transaction: TransactionSet) -> Eligibility:
     dependents = levels.get("23")
     return _new(
         Eligibility,
-        (
-            transaction.set_id,
-            bht[2],
-            bht[3],
-            bht[4],
-            bht[5],
-            _party_at(levels, "20", "PR"),
-            _party_at(levels, "21", "1P"),
-            _member(subscribers[0], repetition) if subscribers else None,
-            _member(dependents[0], repetition) if dependents else None,
-            _rejections(source_levels[0]) if source_levels else (),
-        ),
+        transaction.set_id,
+        bht[2],
+        bht[3],
+        bht[4],
+        bht[5],
+        _party_at(levels, "20", "PR"),
+        _party_at(levels, "21", "1P"),
+        _member(subscribers[0], repetition) if subscribers else None,
+        _member(dependents[0], repetition) if dependents else None,
+        _rejections(source_levels[0]) if source_levels else (),
     )
 
 
