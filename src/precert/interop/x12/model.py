@@ -112,6 +112,21 @@ class Loop:
         )
 
 
+def new_segment(elements: list[str], position: int) -> Segment:
+    """``Segment(elements, position)`` as a plain function.
+
+    The native reader creates one per segment; a compiled function takes its arguments
+    as they are (vectorcall), where calling the compiled class first packs them in a
+    tuple and then parses that.
+    """
+    return Segment(elements, position)
+
+
+def new_loop(loop_id: str) -> Loop:
+    """``Loop(loop_id)`` as a plain function, for the native reader (see ``new_segment``)."""
+    return Loop(loop_id)
+
+
 class TransactionSet:
     """One ST..SE transaction set with its loop tree and the problems found in it."""
 

@@ -20,9 +20,9 @@ from precert.interop.x12.model import (
     Document,
     FunctionalGroup,
     Interchange,
-    Loop,
-    Segment,
     TransactionSet,
+    new_loop,
+    new_segment,
 )
 from precert.interop.x12.segments import SEGMENT_SPECS, ElementSpec
 
@@ -143,7 +143,7 @@ def tables(
         )
         for set_id, grammar in GRAMMARS.items()
     )
-    types = (Document, Interchange, FunctionalGroup, TransactionSet, Loop, Segment)
+    types = (Document, Interchange, FunctionalGroup, TransactionSet, new_loop, new_segment)
     return sids, segments, loops, grammars, tuple(x12codes.FUNCTIONAL_IDS.values()), types
 
 
