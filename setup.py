@@ -2,8 +2,9 @@
 native reader of clean interchanges (``_native.c``, see ``native.py``) is built beside it.
 
 Everything else about the package is declared in pyproject.toml. The compiled modules
-are the same source files, so a build without a C compiler (or without the variable)
-is the pure-Python codec, identical in behaviour and about half the speed. Compiling
+are the same source files and the native reader only takes over inputs the Python parser
+would find clean, so a build without a C compiler (or without the variable) is the
+pure-Python codec, identical in behaviour and about a quarter of the speed. Compiling
 needs mypy where the build runs, hence ``pip wheel --no-build-isolation`` with the dev
 extras installed (``make wheel`` does it).
 """

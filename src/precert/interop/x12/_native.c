@@ -1022,6 +1022,23 @@ static CodeSet *new_codes(PyObject *iterable) {
     return to_codes(iterable, set) < 0 ? NULL : set;
 }
 
+/* A tuple of non-negative ints as a new array (one spare slot, so never empty). */
+static int to_ints(PyObject *tuple, int **out, int *count) {
+    Py_ssize_t n = PyTuple_Size(tuple);
+    if (n < 0) return -1;
+    *count = (int)n;
+    if ((*out = PyMem_Calloc((size_t)n + 1, sizeof(int))) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (((*out)[k] = (int)PyLong_AsLong(PyTuple_GET_ITEM(tuple, k))) < 0) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "negative table index");
+            return -1;
+        }
+    return 0;
+}
+
 static int to_element(PyObject *t, ElementRule *out) {
     PyObject *codes, *components;
     if (!PyArg_ParseTuple(t, "iiipOiO", &out->kind, &out->lo, &out->hi, &out->required,
@@ -1061,16 +1078,9 @@ static int to_segment_rule(PyObject *t) {
     }
     for (int i = 0; i < rule->nelements; i++)
         if (to_element(PyTuple_GET_ITEM(elements, i), &rule->elements[i]) < 0) return -1;
-    for (int g = 0; g < rule->npaired; g++) {
-        PyObject *group = PyTuple_GET_ITEM(paired, g);
-        Py_ssize_t n = PyTuple_Size(group);
-        if (n < 0) return -1;
-        rule->paired_len[g] = (int)n;
-        rule->paired[g] = PyMem_Calloc((size_t)n + 1, sizeof(int));
-        if (rule->paired[g] == NULL) { PyErr_NoMemory(); return -1; }
-        for (Py_ssize_t k = 0; k < n; k++)
-            if ((rule->paired[g][k] = PyLong_AsLong(PyTuple_GET_ITEM(group, k))) < 0) return -1;
-    }
+    for (int g = 0; g < rule->npaired; g++)
+        if (to_ints(PyTuple_GET_ITEM(paired, g), &rule->paired[g], &rule->paired_len[g]) < 0)
+            return -1;
     for (int c = 0; c < rule->nconditional; c++)
         if (!PyArg_ParseTuple(PyTuple_GET_ITEM(conditional, c), "ii", &rule->conditional[c][0],
                               &rule->conditional[c][1]))
@@ -1145,13 +1155,7 @@ static int to_loop_rule(PyObject *t, LoopRule *rule) {
         if (!PyArg_ParseTuple(PyTuple_GET_ITEM(triggers, i), "iO!", &sid, &PyTuple_Type,
                               &children))
             return -1;
-        Py_ssize_t n = PyTuple_GET_SIZE(children);
-        rule->ntriggers[sid] = (int)n;
-        rule->triggers[sid] = PyMem_Calloc((size_t)n + 1, sizeof(int));
-        if (rule->triggers[sid] == NULL) { PyErr_NoMemory(); return -1; }
-        for (Py_ssize_t k = 0; k < n; k++)
-            if ((rule->triggers[sid][k] = PyLong_AsLong(PyTuple_GET_ITEM(children, k))) < 0)
-                return -1;
+        if (to_ints(children, &rule->triggers[sid], &rule->ntriggers[sid]) < 0) return -1;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(restrictions); i++) {
         int sid;
