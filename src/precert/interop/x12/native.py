@@ -28,7 +28,7 @@ from precert.interop.x12.segments import SEGMENT_SPECS, ElementSpec
 
 #: What the C reader is: a function from text and its delimiters to the clean document,
 #: or None when the text holds anything the Python parser would report.
-NativeRead = Callable[[str, Delimiters], "Document | None"]
+NativeRead = Callable[[str, Delimiters], Document | None]
 
 _View = TypeVar("_View", bound=tuple[object, ...])
 
