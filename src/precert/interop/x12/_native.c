@@ -157,17 +157,7 @@ static inline int span_cmp(Span a, Span b) {
     return 0;
 }
 
-static int codes_contain(const CodeSet *set, Span value) {
-    Py_ssize_t lo = 0, hi = set->count - 1;
-    while (lo <= hi) {
-        Py_ssize_t mid = (lo + hi) / 2;
-        int c = span_cmp(set->items[mid], value);
-        if (c == 0) return 1;
-        if (c < 0) lo = mid + 1; else hi = mid - 1;
-    }
-    return 0;
-}
-
+/* Where ``value`` stands in the sorted set, or -1. */
 static Py_ssize_t codes_index(const CodeSet *set, Span value) {
     Py_ssize_t lo = 0, hi = set->count - 1;
     while (lo <= hi) {
@@ -178,6 +168,8 @@ static Py_ssize_t codes_index(const CodeSet *set, Span value) {
     }
     return -1;
 }
+
+static int codes_contain(const CodeSet *set, Span value) { return codes_index(set, value) >= 0; }
 
 static int all_digits(const Py_UCS1 *p, Py_ssize_t n) {
     for (Py_ssize_t i = 0; i < n; i++)
