@@ -86,12 +86,12 @@ def _element(spec: ElementSpec) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def _segments(draw: st.DrawFn, segment_id: str) -> list[str]:
+def _segments(draw: st.DrawFn, segment_id: str) -> tuple[str, ...]:
     """A segment with some elements left off or added past the last one."""
     specs = SEGMENT_SPECS[segment_id].elements
     count = draw(st.integers(0, len(specs) + 1))
     values = [draw(_element(specs[i])) if i < len(specs) else draw(_TEXT) for i in range(count)]
-    return [segment_id, *values]
+    return (segment_id, *values)
 
 
 def test_generated_checks_are_current() -> None:
@@ -122,10 +122,11 @@ def test_placed_check_accepts_what_the_builder_finds_clean(
     segment_id: str, data: st.DataObject, value: str
 ) -> None:
     """The parser's check (with the date rules folded in) matches its slow path."""
-    elements = data.draw(_segments(segment_id))
-    if data.draw(st.booleans()) and len(elements) > 2:
-        elements[1] = data.draw(st.sampled_from(["D8", "RD8", "DB"]))
-        elements[2 if segment_id == "DMG" else 3 if len(elements) > 3 else 2] = value
+    drawn = list(data.draw(_segments(segment_id)))
+    if data.draw(st.booleans()) and len(drawn) > 2:
+        drawn[1] = data.draw(st.sampled_from(["D8", "RD8", "DB"]))
+        drawn[2 if segment_id == "DMG" else 3 if len(drawn) > 3 else 2] = value
+    elements = tuple(drawn)
     transaction = TransactionSet("278", "0001", "005010X217", Delimiters())
     builder = _LoopBuilder(transaction, GRAMMARS["278"], Delimiters())
     builder._explain(Segment(elements, 2), "2000E")

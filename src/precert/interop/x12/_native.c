@@ -349,17 +349,20 @@ static int segment_ok(int sid, const Span *e, int n, Py_UCS1 component, int repe
 
 /* ---- building Python objects ------------------------------------------------------- */
 
-static PyObject *element_list(int sid, const Span *e, int n) {
-    PyObject *list = PyList_New(n);
-    if (list == NULL) return NULL;
-    Py_INCREF(sid_str[sid]);
-    PyList_SET_ITEM(list, 0, sid_str[sid]);
+/* A segment's elements: a tuple of strings, which the cyclic GC never needs to visit.
+ * CPython untracks such a tuple itself at its first collection; untracked now, that
+ * collection has nothing of the parse tree's segments to traverse. */
+static PyObject *element_tuple(int sid, const Span *e, int n) {
+    PyObject *tuple = PyTuple_New(n);
+    if (tuple == NULL) return NULL;
+    PyTuple_SET_ITEM(tuple, 0, Py_NewRef(sid_str[sid]));
     for (int i = 1; i < n; i++) {
         PyObject *value = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, e[i].p, e[i].n);
-        if (value == NULL) { Py_DECREF(list); return NULL; }
-        PyList_SET_ITEM(list, i, value);
+        if (value == NULL) { Py_DECREF(tuple); return NULL; }
+        PyTuple_SET_ITEM(tuple, i, value);
     }
-    return list;
+    PyObject_GC_UnTrack(tuple);
+    return tuple;
 }
 
 static PyObject *plain_list(const Span *e, int n) {
@@ -373,8 +376,11 @@ static PyObject *plain_list(const Span *e, int n) {
     return list;
 }
 
+/* A Segment holds only its elements tuple and its position, so it can take part in no
+ * reference cycle (short of assigning it a tuple that holds the segment itself, against
+ * its type): untracked, the GC never traverses the parse tree's segments. */
 static PyObject *new_segment(int sid, const Span *e, int n, Py_ssize_t position) {
-    PyObject *elements = element_list(sid, e, n);
+    PyObject *elements = element_tuple(sid, e, n);
     if (elements == NULL) return NULL;
     PyObject *number = PyLong_FromSsize_t(position);
     if (number == NULL) { Py_DECREF(elements); return NULL; }
@@ -382,6 +388,7 @@ static PyObject *new_segment(int sid, const Span *e, int n, Py_ssize_t position)
     PyObject *segment = PyObject_Vectorcall(t_segment, args, 2, NULL);
     Py_DECREF(elements);
     Py_DECREF(number);
+    if (segment != NULL) PyObject_GC_UnTrack(segment);
     return segment;
 }
 
@@ -1272,7 +1279,9 @@ static PyObject *native_configure(PyObject *module, PyObject *args) {
 }
 
 /* record(View, *fields): what ``tuple.__new__(View, fields)`` makes of a tuple subclass
- * (the typed views are NamedTuples), without building the ``fields`` tuple first. */
+ * (the typed views are NamedTuples), without building the ``fields`` tuple first.
+ * Records stay tracked by the GC: testing every field to untrack them costs more than
+ * the collections they would save (measured with the bench's inputs). */
 static PyObject *native_record(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs < 1 || !PyType_Check(args[0]) ||
         !PyType_IsSubtype((PyTypeObject *)args[0], &PyTuple_Type)) {

@@ -63,7 +63,7 @@ def module_source() -> str:
     entries = "".join(f"        {sid!r}: {_function_name(sid)},\n" for sid in SEGMENT_SPECS)
     parts.append(
         "\n#: The all-valid check by segment id.\n"
-        "ACCEPTS: Final[Mapping[str, Callable[[list[str], str, str], bool]]] = "
+        "ACCEPTS: Final[Mapping[str, Callable[[tuple[str, ...], str, str], bool]]] = "
         f"MappingProxyType(\n    {{\n{entries}    }}\n)\n"
     )
     return "\n".join(parts)
@@ -82,10 +82,10 @@ def _function(spec: SegmentSpec) -> tuple[list[str], list[str]]:
     """
     prefix = spec.segment_id
     size = len(spec.elements) + 1
-    constants = [f"{prefix}_PAD: Final = {_pads(size)!r}"]
+    constants = [f"{prefix}_PAD: Final[list[tuple[str, ...]]] = {_pads(size)!r}"]
     names = ", ".join(f"v{index}" for index in range(1, size))
     lines = [
-        f"def {_function_name(spec.segment_id)}(e: list[str], comp: str, rep: str) -> bool:",
+        f"def {_function_name(spec.segment_id)}(e: tuple[str, ...], comp: str, rep: str) -> bool:",
         f'    """Whether a {spec.segment_id} segment is valid in every element."""',
         "    n = len(e)",
         f"    if n != {size}:",
@@ -187,7 +187,9 @@ def _composite_lines(es: ElementSpec, index: int, name: str, constants: list[str
     """Lines checking the non-repeating composite element ``index`` (held in ``v{index}``)."""
     var = f"v{index}"
     parts = es.components
-    constants.append(f"{name}_PAD: Final = {_pads(len(parts))!r}")
+    # Components come from ``str.split``: lists, padded with lists.
+    pads = [list(pad) for pad in _pads(len(parts))]
+    constants.append(f"{name}_PAD: Final[list[list[str]]] = {pads!r}")
     lines = [
         f"    if {var}:",
         f"        p = {var}.split(comp)",
@@ -209,9 +211,9 @@ def _composite_lines(es: ElementSpec, index: int, name: str, constants: list[str
     return lines
 
 
-def _pads(size: int) -> list[list[str]]:
-    """By n, the ``""`` entries that bring a list of n items to ``size`` (n < size)."""
-    return [[""] * (size - n) for n in range(size)]
+def _pads(size: int) -> list[tuple[str, ...]]:
+    """By n, the ``""`` entries that bring n items to ``size`` (n < size)."""
+    return [("",) * (size - n) for n in range(size)]
 
 
 def main() -> None:

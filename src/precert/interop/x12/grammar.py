@@ -88,7 +88,7 @@ class LoopSpec:
         # Required entries tagged as child loop (True) or segment (False), in declared order.
         self.required_kinds = tuple((need, need[:1].isdigit()) for need in required)
 
-    def accepts_trigger(self, elements: list[str]) -> bool:
+    def accepts_trigger(self, elements: tuple[str, ...]) -> bool:
         """Whether a trigger segment's qualifier (its first element) fits this loop."""
         if self.qualifiers is None:
             return True

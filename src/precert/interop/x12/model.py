@@ -25,11 +25,15 @@ class Delimiters:
 
 
 class Segment:
-    """One segment: its elements (index 0 is the segment id) and 1-based position in its set."""
+    """One segment: its elements (index 0 is the segment id) and 1-based position in its set.
+
+    The elements are a tuple of strings, so a segment refers to nothing that could lead
+    back to it: the native reader takes its segments out of the cyclic GC's care.
+    """
 
     __slots__ = ("elements", "position")
 
-    def __init__(self, elements: list[str], position: int) -> None:
+    def __init__(self, elements: tuple[str, ...], position: int) -> None:
         self.elements = elements
         self.position = position
 
@@ -112,7 +116,7 @@ class Loop:
         )
 
 
-def new_segment(elements: list[str], position: int) -> Segment:
+def new_segment(elements: tuple[str, ...], position: int) -> Segment:
     """``Segment(elements, position)`` as a plain function.
 
     The native reader creates one per segment; a compiled function takes its arguments

@@ -87,12 +87,12 @@ def _birth_date_ok(fmt: str, value: str) -> bool:
     return fmt != "D8" or not value or valid_date(value)
 
 
-def _dtp_check(elements: list[str], component: str, repetition: str) -> bool:
+def _dtp_check(elements: tuple[str, ...], component: str, repetition: str) -> bool:
     # A DTP the generated check accepts has exactly its three elements.
     return _ACCEPTS_DTP(elements, component, repetition) and _period_ok(elements[2], elements[3])
 
 
-def _dmg_check(elements: list[str], component: str, repetition: str) -> bool:
+def _dmg_check(elements: tuple[str, ...], component: str, repetition: str) -> bool:
     # DMG01 and DMG02 are paired, so an accepted DMG with DMG01 also has DMG02.
     return _ACCEPTS_DMG(elements, component, repetition) and (
         len(elements) < 3 or _birth_date_ok(elements[1], elements[2])
@@ -102,7 +102,7 @@ def _dmg_check(elements: list[str], component: str, repetition: str) -> bool:
 #: The parser's check per segment id for a placed segment: the generated "all valid?"
 #: function, with the date checks that depend on a qualifier folded in for DTP and DMG,
 #: so a valid segment costs one lookup and one call. False sends it to ``_explain``.
-_PLACED_CHECKS: Final[dict[str, Callable[[list[str], str, str], bool]]] = {
+_PLACED_CHECKS: Final[dict[str, Callable[[tuple[str, ...], str, str], bool]]] = {
     **ACCEPTS,
     "DTP": _dtp_check,
     "DMG": _dmg_check,
@@ -435,12 +435,12 @@ def _read_transactions(
         elements = raw[i].split(separator)
         sid = elements[0]
         if sid == "ST":
-            body = [elements]
+            body = [tuple(elements)]
             append = body.append
             i += 1
             closed = False
             while i < count:
-                seg = raw[i].split(separator)
+                seg = tuple(raw[i].split(separator))
                 if seg[0] in _SET_ENDS:
                     # SE closes the set; an envelope segment ends it unclosed.
                     if seg[0] == "SE":
@@ -524,7 +524,7 @@ def _set_error(
 
 
 def parse_transaction(
-    body: list[list[str]], delimiters: Delimiters, closed: bool = True
+    body: list[tuple[str, ...]], delimiters: Delimiters, closed: bool = True
 ) -> TransactionSet:
     """Build and validate one transaction set from its split segments (ST first)."""
     header = body[0]
@@ -661,7 +661,7 @@ class _LoopBuilder:
         # the HL04 check needs no walk over every loop's children.
         self.parents_seen: set[int] = set()
 
-    def build(self, content: list[list[str]]) -> None:
+    def build(self, content: list[tuple[str, ...]]) -> None:
         """Place and validate ``content`` (the segments between ST and SE), then check loops."""
         errors = self.errors
         checks = _PLACED_CHECKS
@@ -770,7 +770,7 @@ class _LoopBuilder:
             )
         if sid == "DTP":
             self._check_period(segment, loop_id)
-        elif sid == "DMG" and elements[1:2] == ["D8"]:
+        elif sid == "DMG" and elements[1:2] == ("D8",):
             self._check_birth_date(segment, loop_id)
 
     # --- placement ------------------------------------------------------------------
@@ -899,7 +899,7 @@ class _LoopBuilder:
     def _place_hl(self, segment: Segment) -> str:
         elements = segment.elements
         if len(elements) < 5:
-            elements = [*elements, "", "", "", ""]
+            elements = (*elements, "", "", "", "")
         hl_id, parent_id, level = elements[1], elements[2], elements[3]
         hl_ids = self.hl_ids
         spec, allowed = self.grammar.placements.get(level, _NO_PLACEMENT)

@@ -20,10 +20,10 @@ from precert.interop.x12.segments import (
 )
 
 
-ST_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+ST_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_st(e: list[str], comp: str, rep: str) -> bool:
+def accepts_st(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a ST segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -44,10 +44,10 @@ def accepts_st(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-SE_PAD: Final = [['', '', ''], ['', ''], ['']]
+SE_PAD: Final[list[tuple[str, ...]]] = [('', '', ''), ('', ''), ('',)]
 
 
-def accepts_se(e: list[str], comp: str, rep: str) -> bool:
+def accepts_se(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a SE segment is valid in every element."""
     n = len(e)
     if n != 3:
@@ -66,12 +66,12 @@ def accepts_se(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-BHT_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+BHT_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 BHT_1_CODES: Final = frozenset(['0007', '0022', '0078'])
 BHT_2_CODES: Final = frozenset(['01', '06', '11', '13', '28', '36'])
 
 
-def accepts_bht(e: list[str], comp: str, rep: str) -> bool:
+def accepts_bht(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a BHT segment is valid in every element."""
     n = len(e)
     if n != 7:
@@ -100,12 +100,12 @@ def accepts_bht(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-HL_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HL_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 HL_3_CODES: Final = frozenset(['20', '21', '22', '23', 'EV', 'SS'])
 HL_4_CODES: Final = frozenset(['0', '1'])
 
 
-def accepts_hl(e: list[str], comp: str, rep: str) -> bool:
+def accepts_hl(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a HL segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -128,12 +128,12 @@ def accepts_hl(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-NM1_PAD: Final = [['', '', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+NM1_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 NM1_2_CODES: Final = frozenset(['1', '2'])
 NM1_8_CODES: Final = frozenset(['24', '34', '46', 'FI', 'II', 'MI', 'PI', 'SV', 'XV', 'XX', 'ZZ'])
 
 
-def accepts_nm1(e: list[str], comp: str, rep: str) -> bool:
+def accepts_nm1(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a NM1 segment is valid in every element."""
     n = len(e)
     if n != 13:
@@ -174,10 +174,10 @@ def accepts_nm1(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-N3_PAD: Final = [['', '', ''], ['', ''], ['']]
+N3_PAD: Final[list[tuple[str, ...]]] = [('', '', ''), ('', ''), ('',)]
 
 
-def accepts_n3(e: list[str], comp: str, rep: str) -> bool:
+def accepts_n3(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a N3 segment is valid in every element."""
     n = len(e)
     if n != 3:
@@ -194,10 +194,10 @@ def accepts_n3(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-N4_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+N4_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_n4(e: list[str], comp: str, rep: str) -> bool:
+def accepts_n4(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a N4 segment is valid in every element."""
     n = len(e)
     if n != 8:
@@ -224,14 +224,14 @@ def accepts_n4(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-PER_PAD: Final = [['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+PER_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 PER_1_CODES: Final = frozenset(['IC'])
 PER_3_CODES: Final = frozenset(['EM', 'EX', 'FX', 'TE', 'UR'])
 PER_5_CODES: Final = frozenset(['EM', 'EX', 'FX', 'TE', 'UR'])
 PER_7_CODES: Final = frozenset(['EM', 'EX', 'FX', 'TE', 'UR'])
 
 
-def accepts_per(e: list[str], comp: str, rep: str) -> bool:
+def accepts_per(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a PER segment is valid in every element."""
     n = len(e)
     if n != 9:
@@ -266,11 +266,11 @@ def accepts_per(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-REF_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-REF_4_PAD: Final = [['', ''], ['']]
+REF_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
+REF_4_PAD: Final[list[list[str]]] = [['', ''], ['']]
 
 
-def accepts_ref(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ref(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a REF segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -305,11 +305,11 @@ def accepts_ref(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-PRV_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+PRV_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 PRV_2_CODES: Final = frozenset(['PXC', 'ZZ'])
 
 
-def accepts_prv(e: list[str], comp: str, rep: str) -> bool:
+def accepts_prv(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a PRV segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -330,12 +330,12 @@ def accepts_prv(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-DMG_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+DMG_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 DMG_1_CODES: Final = frozenset(['D8'])
 DMG_3_CODES: Final = frozenset(['F', 'M', 'U'])
 
 
-def accepts_dmg(e: list[str], comp: str, rep: str) -> bool:
+def accepts_dmg(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a DMG segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -354,11 +354,11 @@ def accepts_dmg(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-INS_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+INS_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 INS_1_CODES: Final = frozenset(['N', 'Y'])
 
 
-def accepts_ins(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ins(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a INS segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -381,11 +381,11 @@ def accepts_ins(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-TRN_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+TRN_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 TRN_1_CODES: Final = frozenset(['1', '2'])
 
 
-def accepts_trn(e: list[str], comp: str, rep: str) -> bool:
+def accepts_trn(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a TRN segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -408,19 +408,19 @@ def accepts_trn(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-UM_PAD: Final = [['', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+UM_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 UM_1_CODES: Final = frozenset(['AR', 'HS', 'IN', 'SC'])
 UM_2_CODES: Final = frozenset(['1', '2', '3', '4', 'I', 'S'])
 UM_3_CODES: Final = frozenset(['1', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '2', '20', '21', '22', '23', '24', '25', '26', '27', '28', '3', '30', '32', '33', '34', '35', '36', '37', '38', '39', '4', '40', '41', '42', '43', '44', '45', '46', '47', '48', '49', '5', '50', '51', '52', '53', '54', '55', '56', '57', '58', '59', '6', '60', '61', '62', '63', '64', '65', '66', '67', '68', '69', '7', '70', '71', '72', '73', '74', '75', '76', '77', '78', '79', '8', '80', '81', '82', '83', '84', '85', '86', '87', '88', '89', '9', '90', '91', '92', '93', '94', '95', '96', '97', '98', '99', 'A0', 'A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9', 'AA', 'AB', 'AC', 'AD', 'AE', 'AF', 'AG', 'AH', 'AI', 'AJ', 'AK', 'AL', 'AM', 'AN', 'AO', 'AQ', 'AR', 'B1', 'B2', 'B3', 'BA', 'BB', 'BC', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BK', 'BL', 'BM', 'BN', 'BP', 'BQ', 'BR', 'BS', 'BT', 'BU', 'BV', 'BW', 'BX', 'BY', 'BZ', 'C1', 'CA', 'CB', 'CC', 'CD', 'CE', 'CF', 'CG', 'CH', 'CI', 'CJ', 'CK', 'CL', 'CM', 'CN', 'CO', 'CP', 'CQ', 'DG', 'DM', 'DS', 'GF', 'GN', 'GY', 'IC', 'MH', 'NI', 'ON', 'PT', 'PU', 'RN', 'RT', 'TC', 'TN', 'UC'])
-UM_4_PAD: Final = [['', '', ''], ['', ''], ['']]
+UM_4_PAD: Final[list[list[str]]] = [['', '', ''], ['', ''], ['']]
 UM_4_2_CODES: Final = frozenset(['A', 'B'])
-UM_5_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+UM_5_PAD: Final[list[list[str]]] = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 UM_5_1_CODES: Final = frozenset(['AA', 'EM', 'OA'])
 UM_6_CODES: Final = frozenset(['03', 'E', 'U'])
 UM_9_CODES: Final = frozenset(['A', 'I', 'M', 'N', 'O', 'Y'])
 
 
-def accepts_um(e: list[str], comp: str, rep: str) -> bool:
+def accepts_um(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a UM segment is valid in every element."""
     n = len(e)
     if n != 11:
@@ -487,12 +487,12 @@ def accepts_um(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-HCR_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HCR_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 HCR_1_CODES: Final = frozenset(['A1', 'A2', 'A3', 'A4', 'A6', 'C', 'CT', 'D', 'IP', 'NA'])
 HCR_4_CODES: Final = frozenset(['N', 'Y'])
 
 
-def accepts_hcr(e: list[str], comp: str, rep: str) -> bool:
+def accepts_hcr(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a HCR segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -513,46 +513,46 @@ def accepts_hcr(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-HI_PAD: Final = [['', '', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-HI_1_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
+HI_1_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_1_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_1_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_2_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_2_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_2_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_2_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_3_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_3_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_3_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_3_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_4_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_4_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_4_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_4_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_5_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_5_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_5_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_5_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_6_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_6_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_6_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_6_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_7_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_7_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_7_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_7_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_8_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_8_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_8_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_8_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_9_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_9_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_9_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_9_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_10_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_10_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_10_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_10_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_11_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_11_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_11_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_11_3_CODES: Final = frozenset(['D8', 'RD8'])
-HI_12_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HI_12_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 HI_12_1_CODES: Final = frozenset(['ABF', 'ABJ', 'ABK', 'ABN', 'APR', 'BF', 'BJ', 'BK', 'BN', 'BO', 'BP', 'BQ', 'BR', 'BZ', 'DR', 'LOI', 'PR'])
 HI_12_3_CODES: Final = frozenset(['D8', 'RD8'])
 
 
-def accepts_hi(e: list[str], comp: str, rep: str) -> bool:
+def accepts_hi(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a HI segment is valid in every element."""
     n = len(e)
     if n != 13:
@@ -877,10 +877,10 @@ def accepts_hi(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-HSD_PAD: Final = [['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+HSD_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_hsd(e: list[str], comp: str, rep: str) -> bool:
+def accepts_hsd(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a HSD segment is valid in every element."""
     n = len(e)
     if n != 9:
@@ -911,11 +911,11 @@ def accepts_hsd(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-DTP_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+DTP_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 DTP_2_CODES: Final = frozenset(['D8', 'RD8'])
 
 
-def accepts_dtp(e: list[str], comp: str, rep: str) -> bool:
+def accepts_dtp(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a DTP segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -938,14 +938,14 @@ def accepts_dtp(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-SV1_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-SV1_1_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+SV1_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
+SV1_1_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 SV1_1_1_CODES: Final = frozenset(['AD', 'ER', 'HC', 'HP', 'IV', 'N4', 'NU', 'WK', 'ZZ'])
 SV1_3_CODES: Final = frozenset(['MJ', 'UN'])
-SV1_7_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+SV1_7_PAD: Final[list[list[str]]] = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
 
 
-def accepts_sv1(e: list[str], comp: str, rep: str) -> bool:
+def accepts_sv1(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a SV1 segment is valid in every element."""
     n = len(e)
     if n != 8:
@@ -1016,13 +1016,13 @@ def accepts_sv1(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-SV2_PAD: Final = [['', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-SV2_2_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+SV2_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
+SV2_2_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 SV2_2_1_CODES: Final = frozenset(['AD', 'ER', 'HC', 'HP', 'IV', 'N4', 'NU', 'WK', 'ZZ'])
 SV2_4_CODES: Final = frozenset(['DA', 'UN'])
 
 
-def accepts_sv2(e: list[str], comp: str, rep: str) -> bool:
+def accepts_sv2(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a SV2 segment is valid in every element."""
     n = len(e)
     if n != 11:
@@ -1081,14 +1081,14 @@ def accepts_sv2(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-SV3_PAD: Final = [['', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-SV3_1_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+SV3_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
+SV3_1_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 SV3_1_1_CODES: Final = frozenset(['AD', 'ER', 'HC', 'HP', 'IV', 'N4', 'NU', 'WK', 'ZZ'])
-SV3_4_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-SV3_10_PAD: Final = [['', ''], ['']]
+SV3_4_PAD: Final[list[list[str]]] = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+SV3_10_PAD: Final[list[list[str]]] = [['', ''], ['']]
 
 
-def accepts_sv3(e: list[str], comp: str, rep: str) -> bool:
+def accepts_sv3(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a SV3 segment is valid in every element."""
     n = len(e)
     if n != 12:
@@ -1175,12 +1175,12 @@ def accepts_sv3(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-TOO_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+TOO_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 TOO_1_CODES: Final = frozenset(['JP'])
-TOO_3_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+TOO_3_PAD: Final[list[list[str]]] = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 
 
-def accepts_too(e: list[str], comp: str, rep: str) -> bool:
+def accepts_too(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a TOO segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -1219,11 +1219,11 @@ def accepts_too(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-CRC_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+CRC_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 CRC_2_CODES: Final = frozenset(['N', 'Y'])
 
 
-def accepts_crc(e: list[str], comp: str, rep: str) -> bool:
+def accepts_crc(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a CRC segment is valid in every element."""
     n = len(e)
     if n != 8:
@@ -1254,10 +1254,10 @@ def accepts_crc(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-CL1_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+CL1_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_cl1(e: list[str], comp: str, rep: str) -> bool:
+def accepts_cl1(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a CL1 segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -1276,10 +1276,10 @@ def accepts_cl1(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-MSG_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+MSG_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_msg(e: list[str], comp: str, rep: str) -> bool:
+def accepts_msg(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a MSG segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -1298,13 +1298,13 @@ def accepts_msg(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-AAA_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+AAA_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 AAA_1_CODES: Final = frozenset(['N', 'Y'])
 AAA_3_CODES: Final = frozenset(['04', '15', '33', '35', '41', '42', '43', '44', '45', '46', '47', '48', '49', '50', '51', '52', '53', '54', '55', '56', '57', '58', '60', '61', '62', '63', '64', '65', '66', '67', '68', '69', '70', '71', '72', '73', '74', '75', '76', '77', '78', '79', '80', '95', '97', '98', 'AA', 'AE', 'AF', 'AG', 'AO', 'CI', 'E8', 'IA', 'MA', 'T4', 'T5'])
 AAA_4_CODES: Final = frozenset(['C', 'N', 'P', 'R', 'S', 'W', 'X', 'Y'])
 
 
-def accepts_aaa(e: list[str], comp: str, rep: str) -> bool:
+def accepts_aaa(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a AAA segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -1325,11 +1325,11 @@ def accepts_aaa(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-PWK_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+PWK_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 PWK_2_CODES: Final = frozenset(['AA', 'BM', 'EL', 'EM', 'FT', 'FX', 'VO'])
 
 
-def accepts_pwk(e: list[str], comp: str, rep: str) -> bool:
+def accepts_pwk(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a PWK segment is valid in every element."""
     n = len(e)
     if n != 8:
@@ -1358,14 +1358,14 @@ def accepts_pwk(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-EQ_PAD: Final = [['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+EQ_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 EQ_1_CODES: Final = frozenset(['', '1', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '2', '20', '21', '22', '23', '24', '25', '26', '27', '28', '3', '30', '32', '33', '34', '35', '36', '37', '38', '39', '4', '40', '41', '42', '43', '44', '45', '46', '47', '48', '49', '5', '50', '51', '52', '53', '54', '55', '56', '57', '58', '59', '6', '60', '61', '62', '63', '64', '65', '66', '67', '68', '69', '7', '70', '71', '72', '73', '74', '75', '76', '77', '78', '79', '8', '80', '81', '82', '83', '84', '85', '86', '87', '88', '89', '9', '90', '91', '92', '93', '94', '95', '96', '97', '98', '99', 'A0', 'A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9', 'AA', 'AB', 'AC', 'AD', 'AE', 'AF', 'AG', 'AH', 'AI', 'AJ', 'AK', 'AL', 'AM', 'AN', 'AO', 'AQ', 'AR', 'B1', 'B2', 'B3', 'BA', 'BB', 'BC', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BK', 'BL', 'BM', 'BN', 'BP', 'BQ', 'BR', 'BS', 'BT', 'BU', 'BV', 'BW', 'BX', 'BY', 'BZ', 'C1', 'CA', 'CB', 'CC', 'CD', 'CE', 'CF', 'CG', 'CH', 'CI', 'CJ', 'CK', 'CL', 'CM', 'CN', 'CO', 'CP', 'CQ', 'DG', 'DM', 'DS', 'GF', 'GN', 'GY', 'IC', 'MH', 'NI', 'ON', 'PT', 'PU', 'RN', 'RT', 'TC', 'TN', 'UC'])
-EQ_2_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+EQ_2_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 EQ_2_1_CODES: Final = frozenset(['AD', 'ER', 'HC', 'HP', 'IV', 'N4', 'NU', 'WK', 'ZZ'])
-EQ_5_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+EQ_5_PAD: Final[list[list[str]]] = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
 
 
-def accepts_eq(e: list[str], comp: str, rep: str) -> bool:
+def accepts_eq(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a EQ segment is valid in every element."""
     n = len(e)
     if n != 6:
@@ -1432,17 +1432,17 @@ def accepts_eq(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-EB_PAD: Final = [['', '', '', '', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+EB_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 EB_1_CODES: Final = frozenset(['1', '2', '3', '4', '5', '6', '7', '8', 'A', 'B', 'C', 'CB', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'MC', 'N', 'O', 'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y'])
 EB_3_CODES: Final = frozenset(['', '1', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '2', '20', '21', '22', '23', '24', '25', '26', '27', '28', '3', '30', '32', '33', '34', '35', '36', '37', '38', '39', '4', '40', '41', '42', '43', '44', '45', '46', '47', '48', '49', '5', '50', '51', '52', '53', '54', '55', '56', '57', '58', '59', '6', '60', '61', '62', '63', '64', '65', '66', '67', '68', '69', '7', '70', '71', '72', '73', '74', '75', '76', '77', '78', '79', '8', '80', '81', '82', '83', '84', '85', '86', '87', '88', '89', '9', '90', '91', '92', '93', '94', '95', '96', '97', '98', '99', 'A0', 'A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7', 'A8', 'A9', 'AA', 'AB', 'AC', 'AD', 'AE', 'AF', 'AG', 'AH', 'AI', 'AJ', 'AK', 'AL', 'AM', 'AN', 'AO', 'AQ', 'AR', 'B1', 'B2', 'B3', 'BA', 'BB', 'BC', 'BD', 'BE', 'BF', 'BG', 'BH', 'BI', 'BJ', 'BK', 'BL', 'BM', 'BN', 'BP', 'BQ', 'BR', 'BS', 'BT', 'BU', 'BV', 'BW', 'BX', 'BY', 'BZ', 'C1', 'CA', 'CB', 'CC', 'CD', 'CE', 'CF', 'CG', 'CH', 'CI', 'CJ', 'CK', 'CL', 'CM', 'CN', 'CO', 'CP', 'CQ', 'DG', 'DM', 'DS', 'GF', 'GN', 'GY', 'IC', 'MH', 'NI', 'ON', 'PT', 'PU', 'RN', 'RT', 'TC', 'TN', 'UC'])
 EB_11_CODES: Final = frozenset(['N', 'U', 'Y'])
 EB_12_CODES: Final = frozenset(['N', 'U', 'W', 'Y'])
-EB_13_PAD: Final = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+EB_13_PAD: Final[list[list[str]]] = [['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
 EB_13_1_CODES: Final = frozenset(['AD', 'ER', 'HC', 'HP', 'IV', 'N4', 'NU', 'WK', 'ZZ'])
-EB_14_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+EB_14_PAD: Final[list[list[str]]] = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
 
 
-def accepts_eb(e: list[str], comp: str, rep: str) -> bool:
+def accepts_eb(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a EB segment is valid in every element."""
     n = len(e)
     if n != 15:
@@ -1531,10 +1531,10 @@ def accepts_eb(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-III_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+III_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_iii(e: list[str], comp: str, rep: str) -> bool:
+def accepts_iii(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a III segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -1553,10 +1553,10 @@ def accepts_iii(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-LS_PAD: Final = [['', ''], ['']]
+LS_PAD: Final[list[tuple[str, ...]]] = [('', ''), ('',)]
 
 
-def accepts_ls(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ls(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a LS segment is valid in every element."""
     n = len(e)
     if n != 2:
@@ -1571,10 +1571,10 @@ def accepts_ls(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-LE_PAD: Final = [['', ''], ['']]
+LE_PAD: Final[list[tuple[str, ...]]] = [('', ''), ('',)]
 
 
-def accepts_le(e: list[str], comp: str, rep: str) -> bool:
+def accepts_le(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a LE segment is valid in every element."""
     n = len(e)
     if n != 2:
@@ -1589,10 +1589,10 @@ def accepts_le(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-AK1_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+AK1_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_ak1(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ak1(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a AK1 segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -1613,10 +1613,10 @@ def accepts_ak1(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-AK2_PAD: Final = [['', '', '', ''], ['', '', ''], ['', ''], ['']]
+AK2_PAD: Final[list[tuple[str, ...]]] = [('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 
 
-def accepts_ak2(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ak2(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a AK2 segment is valid in every element."""
     n = len(e)
     if n != 4:
@@ -1637,11 +1637,11 @@ def accepts_ak2(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-IK3_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+IK3_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 IK3_4_CODES: Final = frozenset(['1', '2', '3', '4', '5', '6', '7', '8', 'I4', 'I6', 'I7', 'I8', 'I9'])
 
 
-def accepts_ik3(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ik3(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a IK3 segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -1666,12 +1666,12 @@ def accepts_ik3(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-IK4_PAD: Final = [['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
-IK4_1_PAD: Final = [['', '', ''], ['', ''], ['']]
+IK4_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
+IK4_1_PAD: Final[list[list[str]]] = [['', '', ''], ['', ''], ['']]
 IK4_3_CODES: Final = frozenset(['1', '10', '12', '13', '2', '3', '4', '5', '6', '7', '8', '9', 'I10', 'I11', 'I12', 'I13', 'I6', 'I9'])
 
 
-def accepts_ik4(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ik4(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a IK4 segment is valid in every element."""
     n = len(e)
     if n != 5:
@@ -1708,13 +1708,13 @@ def accepts_ik4(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-CTX_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+CTX_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 CTX_1_SPEC: Final[ElementSpec] = SEGMENT_SPECS['CTX'].elements[0]
-CTX_5_PAD: Final = [['', '', ''], ['', ''], ['']]
-CTX_6_PAD: Final = [['', ''], ['']]
+CTX_5_PAD: Final[list[list[str]]] = [['', '', ''], ['', ''], ['']]
+CTX_6_PAD: Final[list[list[str]]] = [['', ''], ['']]
 
 
-def accepts_ctx(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ctx(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a CTX segment is valid in every element."""
     n = len(e)
     if n != 7:
@@ -1765,7 +1765,7 @@ def accepts_ctx(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-IK5_PAD: Final = [['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+IK5_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 IK5_1_CODES: Final = frozenset(['A', 'E', 'M', 'R', 'W', 'X'])
 IK5_2_CODES: Final = frozenset(['1', '18', '19', '2', '23', '3', '4', '5', '6', '7', 'I5', 'I6'])
 IK5_3_CODES: Final = frozenset(['1', '18', '19', '2', '23', '3', '4', '5', '6', '7', 'I5', 'I6'])
@@ -1774,7 +1774,7 @@ IK5_5_CODES: Final = frozenset(['1', '18', '19', '2', '23', '3', '4', '5', '6', 
 IK5_6_CODES: Final = frozenset(['1', '18', '19', '2', '23', '3', '4', '5', '6', '7', 'I5', 'I6'])
 
 
-def accepts_ik5(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ik5(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a IK5 segment is valid in every element."""
     n = len(e)
     if n != 7:
@@ -1799,7 +1799,7 @@ def accepts_ik5(e: list[str], comp: str, rep: str) -> bool:
     return True
 
 
-AK9_PAD: Final = [['', '', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', '', ''], ['', '', '', '', '', '', '', ''], ['', '', '', '', '', '', ''], ['', '', '', '', '', ''], ['', '', '', '', ''], ['', '', '', ''], ['', '', ''], ['', ''], ['']]
+AK9_PAD: Final[list[tuple[str, ...]]] = [('', '', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', '', ''), ('', '', '', '', '', '', '', ''), ('', '', '', '', '', '', ''), ('', '', '', '', '', ''), ('', '', '', '', ''), ('', '', '', ''), ('', '', ''), ('', ''), ('',)]
 AK9_1_CODES: Final = frozenset(['A', 'E', 'M', 'P', 'R', 'W', 'X'])
 AK9_5_CODES: Final = frozenset(['1', '19', '2', '3', '4', '5', '6'])
 AK9_6_CODES: Final = frozenset(['1', '19', '2', '3', '4', '5', '6'])
@@ -1808,7 +1808,7 @@ AK9_8_CODES: Final = frozenset(['1', '19', '2', '3', '4', '5', '6'])
 AK9_9_CODES: Final = frozenset(['1', '19', '2', '3', '4', '5', '6'])
 
 
-def accepts_ak9(e: list[str], comp: str, rep: str) -> bool:
+def accepts_ak9(e: tuple[str, ...], comp: str, rep: str) -> bool:
     """Whether a AK9 segment is valid in every element."""
     n = len(e)
     if n != 10:
@@ -1846,7 +1846,7 @@ def accepts_ak9(e: list[str], comp: str, rep: str) -> bool:
 
 
 #: The all-valid check by segment id.
-ACCEPTS: Final[Mapping[str, Callable[[list[str], str, str], bool]]] = MappingProxyType(
+ACCEPTS: Final[Mapping[str, Callable[[tuple[str, ...], str, str], bool]]] = MappingProxyType(
     {
         'ST': accepts_st,
         'SE': accepts_se,

@@ -594,7 +594,7 @@ def _check_composite(
 
 
 def explain_segment(
-    elements: list[str],
+    elements: tuple[str, ...],
     spec: SegmentSpec,
     component_separator: str,
     repetition_separator: str,

@@ -372,20 +372,20 @@ _View = TypeVar("_View", HealthCareReview, ReviewInquiry)
 #   sets every field through ``object.__setattr__``, about four times slower);
 # - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
 
-_BLANK: Final = [""] * 16
+_BLANK: Final[tuple[str, ...]] = ("",) * 16
 # ``_new(View, *fields)`` is what a NamedTuple's generated ``__new__`` does, without that
 # Python-level frame: about half the cost of ``View(fields...)``; built natively, it also
 # skips the intermediate fields tuple. Every field is passed, in declaration order.
 _new: Final = native.record_maker()
 
 
-def _padded(elements: list[str], size: int) -> list[str]:
+def _padded(elements: tuple[str, ...], size: int) -> tuple[str, ...]:
     """``elements`` extended with ``""`` to at least ``size`` entries (index = element number)."""
     missing = size - len(elements)
     return elements + _BLANK[:missing] if missing > 0 else elements
 
 
-def _first_in(segments: list[Segment], segment_id: str, size: int) -> list[str] | None:
+def _first_in(segments: list[Segment], segment_id: str, size: int) -> tuple[str, ...] | None:
     """The first ``segment_id`` segment's elements, padded to ``size`` entries, or None."""
     for segment in segments:
         elements = segment.elements
@@ -434,7 +434,7 @@ def _read(transaction: TransactionSet) -> Typed:
     )
 
 
-def _rejection(loop_id: str, elements: list[str]) -> Rejection:
+def _rejection(loop_id: str, elements: tuple[str, ...]) -> Rejection:
     e = _padded(elements, 5)
     return _new(Rejection, loop_id, e[1], e[3], e[4])
 
@@ -444,12 +444,12 @@ def _rejections(loop: Loop) -> tuple[Rejection, ...]:
     return tuple([_rejection(loop_id, s.elements) for s in loop.segments if s.elements[0] == "AAA"])
 
 
-def _period(elements: list[str]) -> Period:
+def _period(elements: tuple[str, ...]) -> Period:
     e = _padded(elements, 4)
     return _new(Period, e[1], e[2], e[3])
 
 
-def _name_only(nm1: list[str]) -> Party:
+def _name_only(nm1: tuple[str, ...]) -> Party:
     """The ``Party`` an NM1 (padded to 10 entries) names, with nothing else known."""
     return _new(Party,
         nm1[1], nm1[2], nm1[3], nm1[4], nm1[5], nm1[7], nm1[8], nm1[9],
@@ -556,9 +556,9 @@ def _party_at(levels: dict[str, list[Loop]], level: str, default: str) -> Party:
     return _party(name)
 
 
-def _review(elements: list[str], component: str) -> Review:
+def _review(elements: tuple[str, ...], component: str) -> Review:
     um = _padded(elements, 10)
-    facility = um[4].split(component) if um[4] else _BLANK
+    facility = um[4].split(component) if um[4] else [""]
     return _new(
         Review,
         um[1],
@@ -575,7 +575,7 @@ def _providers(loop: Loop) -> tuple[Party, ...]:
     return tuple([_party(c) for c in loop.children if c.segments[0].elements[0] == "NM1"])
 
 
-def _procedure(elements: list[str], component: str) -> Procedure:
+def _procedure(elements: tuple[str, ...], component: str) -> Procedure:
     sid = elements[0]
     e = _padded(elements, 12)
     code_index = 2 if sid == "SV2" else 1
@@ -602,7 +602,7 @@ def _procedure(elements: list[str], component: str) -> Procedure:
     )
 
 
-def _diagnoses(elements: list[str], component: str) -> tuple[Diagnosis, ...]:
+def _diagnoses(elements: tuple[str, ...], component: str) -> tuple[Diagnosis, ...]:
     diagnoses: list[Diagnosis] = []
     for value in elements[1:]:
         parts = value.split(component)
