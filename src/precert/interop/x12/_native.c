@@ -37,11 +37,16 @@ typedef struct {
     Py_ssize_t n;
 } Span;
 
-/* A sorted set of short ASCII codes, searched by bytes. */
+/* A sorted set of short ASCII codes. ``keys`` packs each code (all are at most
+ * KEY_BYTES long, else it is NULL) into one integer that sorts as the code does, so a
+ * search compares integers instead of following a pointer to bytes at every step. */
 typedef struct {
     Py_ssize_t count;
     Span *items;
+    uint64_t *keys;
 } CodeSet;
+
+#define KEY_BYTES 7
 
 typedef struct ElementRule {
     int kind, lo, hi, required, repeat;
@@ -157,9 +162,28 @@ static inline int span_cmp(Span a, Span b) {
     return 0;
 }
 
+/* A code of at most KEY_BYTES bytes as an integer ordered as span_cmp orders codes:
+ * the length in the top byte, then the bytes, zero-padded. */
+static inline uint64_t span_key(Span value) {
+    uint64_t key = (uint64_t)value.n;
+    for (Py_ssize_t i = 0; i < KEY_BYTES; i++) key = key << 8 | (i < value.n ? value.p[i] : 0);
+    return key;
+}
+
 /* Where ``value`` stands in the sorted set, or -1. */
 static Py_ssize_t codes_index(const CodeSet *set, Span value) {
     Py_ssize_t lo = 0, hi = set->count - 1;
+    if (set->keys != NULL) {
+        if (value.n > KEY_BYTES) return -1;
+        uint64_t key = span_key(value);
+        while (lo <= hi) {
+            Py_ssize_t mid = (lo + hi) / 2;
+            uint64_t at = set->keys[mid];
+            if (at == key) return mid;
+            if (at < key) lo = mid + 1; else hi = mid - 1;
+        }
+        return -1;
+    }
     while (lo <= hi) {
         Py_ssize_t mid = (lo + hi) / 2;
         int c = span_cmp(set->items[mid], value);
@@ -1000,6 +1024,19 @@ static int compare_spans(const void *a, const void *b) {
     return span_cmp(*(const Span *)a, *(const Span *)b);
 }
 
+/* Fill the keys of a sorted CodeSet (left NULL when a code is too long for one). */
+static int key_codes(CodeSet *set) {
+    Py_ssize_t n = set->count;
+    set->keys = NULL;
+    if (n == 0 || set->items[n - 1].n > KEY_BYTES) return 0; /* the longest sorts last */
+    if ((set->keys = PyMem_Calloc((size_t)n, sizeof(uint64_t))) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) set->keys[i] = span_key(set->items[i]);
+    return 0;
+}
+
 /* A CodeSet from an iterable of str. */
 static int to_codes(PyObject *iterable, CodeSet *out) {
     PyObject *items = PySequence_Tuple(iterable);
@@ -1011,8 +1048,9 @@ static int to_codes(PyObject *iterable, CodeSet *out) {
     for (Py_ssize_t i = 0; status == 0 && i < n; i++)
         status = to_span(PyTuple_GET_ITEM(items, i), &out->items[i]);
     Py_DECREF(items);
-    if (status == 0) qsort(out->items, (size_t)n, sizeof(Span), compare_spans);
-    return status;
+    if (status < 0) return -1;
+    qsort(out->items, (size_t)n, sizeof(Span), compare_spans);
+    return key_codes(out);
 }
 
 static CodeSet *new_codes(PyObject *iterable) {
@@ -1144,6 +1182,7 @@ static int to_loop_rule(PyObject *t, LoopRule *rule) {
                 open->qualifiers.items[k] = pairs[k].qualifier;
                 open->child[k] = pairs[k].child;
             }
+            status = key_codes(&open->qualifiers);
         }
         PyMem_Free(pairs);
         if (status < 0) return -1;
