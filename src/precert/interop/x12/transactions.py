@@ -373,6 +373,8 @@ _View = TypeVar("_View", HealthCareReview, ReviewInquiry)
 # - the cyclic garbage collector is paused, as in ``parse``: the views hold no cycles.
 
 _BLANK: Final[tuple[str, ...]] = ("",) * 16
+# By n, n blanks: padding a segment takes one concatenation, not a slice of ``_BLANK`` first.
+_PADS: Final[tuple[tuple[str, ...], ...]] = tuple(_BLANK[:n] for n in range(len(_BLANK) + 1))
 # ``_new(View, *fields)`` is what a NamedTuple's generated ``__new__`` does, without that
 # Python-level frame: about half the cost of ``View(fields...)``; built natively, it also
 # skips the intermediate fields tuple. Every field is passed, in declaration order.
@@ -382,7 +384,7 @@ _new: Final = native.record_maker()
 def _padded(elements: tuple[str, ...], size: int) -> tuple[str, ...]:
     """``elements`` extended with ``""`` to at least ``size`` entries (index = element number)."""
     missing = size - len(elements)
-    return elements + _BLANK[:missing] if missing > 0 else elements
+    return elements + _PADS[missing] if missing > 0 else elements
 
 
 def _first_in(segments: list[Segment], segment_id: str, size: int) -> tuple[str, ...] | None:
@@ -533,19 +535,23 @@ def _levels(transaction: TransactionSet) -> dict[str, list[Loop]]:
     each to the loop its HL02 names), so other branches are not descended into.
     """
     found: dict[str, list[Loop]] = {}
-    pending = [transaction.root]
-    while pending:
-        loop = pending.pop()
+    _gather_levels(transaction.root, found)
+    return found
+
+
+def _gather_levels(parent: Loop, found: dict[str, list[Loop]]) -> None:
+    for loop in parent.children:
         segments = loop.segments
         if segments and segments[0].elements[0] == "HL":
             elements = segments[0].elements
             level = elements[3] if len(elements) > 3 else ""
-            found.setdefault(level, []).append(loop)
-        elif loop is not transaction.root:
-            continue
-        if loop.children:
-            pending.extend(reversed(loop.children))
-    return found
+            same = found.get(level)
+            if same is None:
+                found[level] = [loop]
+            else:
+                same.append(loop)
+            if loop.children:
+                _gather_levels(loop, found)
 
 
 def _party_at(levels: dict[str, list[Loop]], level: str, default: str) -> Party:
