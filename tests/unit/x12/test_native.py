@@ -9,6 +9,7 @@ they are not collected.
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -79,6 +80,18 @@ def test_clean_corpus_files_are_read_natively(data: bytes) -> None:
     """Clean files are the native reader's to read, except X215 inquiries (by design)."""
     inquiry = INQUIRY_CONVENTION.encode() in data
     assert (assert_mirrors(data) is not None) is not inquiry
+
+
+def test_natively_read_segments_are_left_to_reference_counting() -> None:
+    """The segments and their element tuples are untracked; the loops stay tracked."""
+    document = read_clean((_SHARED / _BENEFITS).read_bytes())
+    assert document is not None
+    loops = list(document.transactions[0].root.walk())
+    segments = [segment for loop in loops for segment in loop.segments]
+    assert segments
+    assert all(type(s.elements) is tuple for s in segments)
+    assert not any(gc.is_tracked(s) or gc.is_tracked(s.elements) for s in segments)
+    assert all(gc.is_tracked(loop) for loop in loops)
 
 
 @settings(max_examples=1000, deadline=None, database=None)

@@ -37,12 +37,11 @@ typedef struct {
     Py_ssize_t n;
 } Span;
 
-/* A sorted set of short ASCII codes. ``keys`` packs each code (all are at most
- * KEY_BYTES long, else it is NULL) into one integer that sorts as the code does, so a
- * search compares integers instead of following a pointer to bytes at every step. */
+/* A set of short ASCII codes, each packed into one integer (span_key) and kept sorted,
+ * so a search compares integers instead of following a pointer to bytes at every step.
+ * X12 codes are at most 4 bytes; configure refuses one longer than KEY_BYTES. */
 typedef struct {
     Py_ssize_t count;
-    Span *items;
     uint64_t *keys;
 } CodeSet;
 
@@ -154,16 +153,8 @@ static inline int span_eq(Span a, const char *s) {
 
 static inline int spans_equal(Span a, Span b) { return a.n == b.n && bytes_equal(a.p, b.p, a.n); }
 
-/* The order code sets are sorted and searched in: by length, then by bytes. */
-static inline int span_cmp(Span a, Span b) {
-    if (a.n != b.n) return a.n < b.n ? -1 : 1;
-    for (Py_ssize_t i = 0; i < a.n; i++)
-        if (a.p[i] != b.p[i]) return a.p[i] < b.p[i] ? -1 : 1;
-    return 0;
-}
-
-/* A code of at most KEY_BYTES bytes as an integer ordered as span_cmp orders codes:
- * the length in the top byte, then the bytes, zero-padded. */
+/* A code of at most KEY_BYTES bytes as one integer: the length in the top byte, then
+ * the bytes, zero-padded. */
 static inline uint64_t span_key(Span value) {
     uint64_t key = (uint64_t)value.n;
     for (Py_ssize_t i = 0; i < KEY_BYTES; i++) key = key << 8 | (i < value.n ? value.p[i] : 0);
@@ -172,23 +163,14 @@ static inline uint64_t span_key(Span value) {
 
 /* Where ``value`` stands in the sorted set, or -1. */
 static Py_ssize_t codes_index(const CodeSet *set, Span value) {
+    if (value.n > KEY_BYTES) return -1;
+    uint64_t key = span_key(value);
     Py_ssize_t lo = 0, hi = set->count - 1;
-    if (set->keys != NULL) {
-        if (value.n > KEY_BYTES) return -1;
-        uint64_t key = span_key(value);
-        while (lo <= hi) {
-            Py_ssize_t mid = (lo + hi) / 2;
-            uint64_t at = set->keys[mid];
-            if (at == key) return mid;
-            if (at < key) lo = mid + 1; else hi = mid - 1;
-        }
-        return -1;
-    }
     while (lo <= hi) {
         Py_ssize_t mid = (lo + hi) / 2;
-        int c = span_cmp(set->items[mid], value);
-        if (c == 0) return mid;
-        if (c < 0) lo = mid + 1; else hi = mid - 1;
+        uint64_t at = set->keys[mid];
+        if (at == key) return mid;
+        if (at < key) lo = mid + 1; else hi = mid - 1;
     }
     return -1;
 }
@@ -1015,26 +997,26 @@ static int to_span(PyObject *value, Span *out) {
     return 0;
 }
 
+/* A table code as its key (span_key). */
+static int to_key(PyObject *value, uint64_t *out) {
+    Span code;
+    if (to_span(value, &code) < 0) return -1;
+    if (code.n > KEY_BYTES) {
+        PyErr_Format(PyExc_ValueError, "code %R is longer than %d bytes", value, KEY_BYTES);
+        return -1;
+    }
+    *out = span_key(code);
+    return 0;
+}
+
 typedef struct {
-    Span qualifier; /* first, so compare_spans orders these too */
+    uint64_t key; /* first, so compare_keys orders these too */
     int child;
 } QualifiedChild;
 
-static int compare_spans(const void *a, const void *b) {
-    return span_cmp(*(const Span *)a, *(const Span *)b);
-}
-
-/* Fill the keys of a sorted CodeSet (left NULL when a code is too long for one). */
-static int key_codes(CodeSet *set) {
-    Py_ssize_t n = set->count;
-    set->keys = NULL;
-    if (n == 0 || set->items[n - 1].n > KEY_BYTES) return 0; /* the longest sorts last */
-    if ((set->keys = PyMem_Calloc((size_t)n, sizeof(uint64_t))) == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) set->keys[i] = span_key(set->items[i]);
-    return 0;
+static int compare_keys(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* A CodeSet from an iterable of str. */
@@ -1043,14 +1025,13 @@ static int to_codes(PyObject *iterable, CodeSet *out) {
     if (items == NULL) return -1;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
     out->count = n;
-    out->items = PyMem_Calloc((size_t)(n ? n : 1), sizeof(Span));
-    int status = out->items == NULL ? (PyErr_NoMemory(), -1) : 0;
+    out->keys = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
+    int status = out->keys == NULL ? (PyErr_NoMemory(), -1) : 0;
     for (Py_ssize_t i = 0; status == 0 && i < n; i++)
-        status = to_span(PyTuple_GET_ITEM(items, i), &out->items[i]);
+        status = to_key(PyTuple_GET_ITEM(items, i), &out->keys[i]);
     Py_DECREF(items);
-    if (status < 0) return -1;
-    qsort(out->items, (size_t)n, sizeof(Span), compare_spans);
-    return key_codes(out);
+    if (status == 0) qsort(out->keys, (size_t)n, sizeof(uint64_t), compare_keys);
+    return status;
 }
 
 static CodeSet *new_codes(PyObject *iterable) {
@@ -1163,26 +1144,25 @@ static int to_loop_rule(PyObject *t, LoopRule *rule) {
         if (open == NULL) { PyErr_NoMemory(); return -1; }
         rule->opens[sid] = open;
         open->fallback = fallback;
-        /* (qualifier, child) pairs, sorted together in the code sets' order */
+        /* (qualifier, child) pairs, sorted together by the qualifier's key */
         Py_ssize_t n = PyTuple_GET_SIZE(table);
         QualifiedChild *pairs = PyMem_Calloc((size_t)n + 1, sizeof(QualifiedChild));
         open->qualifiers.count = n;
-        open->qualifiers.items = PyMem_Calloc((size_t)n + 1, sizeof(Span));
+        open->qualifiers.keys = PyMem_Calloc((size_t)n + 1, sizeof(uint64_t));
         open->child = PyMem_Calloc((size_t)n + 1, sizeof(int));
-        int status = pairs && open->qualifiers.items && open->child ? 0 : (PyErr_NoMemory(), -1);
+        int status = pairs && open->qualifiers.keys && open->child ? 0 : (PyErr_NoMemory(), -1);
         for (Py_ssize_t k = 0; status == 0 && k < n; k++) {
             PyObject *qualifier;
             status = PyArg_ParseTuple(PyTuple_GET_ITEM(table, k), "Ui", &qualifier,
                                       &pairs[k].child)
-                         ? to_span(qualifier, &pairs[k].qualifier) : -1;
+                         ? to_key(qualifier, &pairs[k].key) : -1;
         }
         if (status == 0) {
-            qsort(pairs, (size_t)n, sizeof(QualifiedChild), compare_spans);
+            qsort(pairs, (size_t)n, sizeof(QualifiedChild), compare_keys);
             for (Py_ssize_t k = 0; k < n; k++) {
-                open->qualifiers.items[k] = pairs[k].qualifier;
+                open->qualifiers.keys[k] = pairs[k].key;
                 open->child[k] = pairs[k].child;
             }
-            status = key_codes(&open->qualifiers);
         }
         PyMem_Free(pairs);
         if (status < 0) return -1;
