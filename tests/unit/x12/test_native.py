@@ -181,3 +181,41 @@ def test_date_rules_read_alike(name: str, segment: str, variant: str, clean: boo
     assert segment in text
     fast = assert_mirrors(text.replace(segment, variant))
     assert (fast is not None) is clean
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x1f", "\x7f", "\n", " "])
+def test_every_byte_of_a_scanned_word_is_looked_at(character: str) -> None:
+    """The reader scans for control characters eight bytes at a time; one in any of the
+    eight places is still seen (a control character declined, a line break or a space after
+    a terminator stripped), as the parser sees it."""
+    text = (_SHARED / _BENEFITS).read_text()
+    start = text.index("NM1*IL")
+    for offset in range(start, start + 16):
+        fast = assert_mirrors(text[:offset] + character + text[offset:])
+        if character not in "\n ":
+            assert fast is None, offset
+
+
+def test_a_repeated_control_number_among_many_sets_is_declined() -> None:
+    """ST02 must be unique in its group: found among hundreds of sets, as the parser does."""
+    text = (_SHARED / _BENEFITS).read_text()
+    segments = [s.strip() for s in text.split("~")]
+    start = next(i for i, s in enumerate(segments) if s.startswith("ST*"))
+    end = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
+    body = "~".join(segments[start + 1 : end])
+
+    def group(controls: list[str]) -> str:
+        sets = "".join(
+            f"ST*271*{c}*005010X279A1~{body}~SE*{end - start + 1}*{c}~" for c in controls
+        )
+        head = "~".join(segments[:start])
+        trailer = f"GE*{len(controls)}*{segments[start - 1].split('*')[6]}~{segments[-2]}~"
+        return f"{head}~{sets}{trailer}"
+
+    distinct = [f"{n:04d}" for n in range(1, 301)]
+    assert assert_mirrors(group(distinct)) is not None
+    repeated = group([*distinct, "0150"])
+    assert assert_mirrors(repeated) is None
+    assert [p.message for p in parse(repeated).problems()] == [
+        "ST02 control number is not unique within the group"
+    ]

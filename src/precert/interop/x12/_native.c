@@ -161,18 +161,15 @@ static inline uint64_t span_key(Span value) {
     return key;
 }
 
-/* Where ``value`` stands in the sorted set, or -1. */
+/* Where ``value`` stands in the sorted set, or -1. The search narrows to the last key not
+ * above ``value`` with a conditional move per step, not a branch the CPU cannot guess. */
 static Py_ssize_t codes_index(const CodeSet *set, Span value) {
-    if (value.n > KEY_BYTES) return -1;
+    if (value.n > KEY_BYTES || set->count == 0) return -1;
     uint64_t key = span_key(value);
-    Py_ssize_t lo = 0, hi = set->count - 1;
-    while (lo <= hi) {
-        Py_ssize_t mid = (lo + hi) / 2;
-        uint64_t at = set->keys[mid];
-        if (at == key) return mid;
-        if (at < key) lo = mid + 1; else hi = mid - 1;
-    }
-    return -1;
+    const uint64_t *base = set->keys;
+    for (Py_ssize_t n = set->count; n > 1; n -= n / 2)
+        base = base[n / 2] <= key ? base + n / 2 : base;
+    return *base == key ? base - set->keys : -1;
 }
 
 static int codes_contain(const CodeSet *set, Span value) { return codes_index(set, value) >= 0; }
@@ -627,16 +624,18 @@ typedef struct {
     Span *items;
 } Segments;
 
+/* A segment's elements as spans; -1 past MAX_ELEMENTS. Elements are a few bytes long, so
+ * a plain loop beats a call to memchr per element. */
 static int split_elements(Span segment, Py_UCS1 separator, Span *out) {
     int n = 0;
-    const Py_UCS1 *p = segment.p, *end = segment.p + segment.n;
-    for (;;) {
-        if (n == MAX_ELEMENTS) return -1;
-        const Py_UCS1 *stop = memchr(p, separator, (size_t)(end - p));
-        out[n].p = p;
-        out[n++].n = (stop ? stop : end) - p;
-        if (!stop) return n;
-        p = stop + 1;
+    const Py_UCS1 *p = segment.p, *end = segment.p + segment.n, *at = p;
+    for (;; at++) {
+        if (at == end || *at == separator) {
+            if (n == MAX_ELEMENTS) return -1;
+            out[n++] = (Span){p, at - p};
+            if (at == end) return n;
+            p = at + 1;
+        }
     }
 }
 
@@ -668,19 +667,39 @@ static const GrammarRule *grammar_for(Span set_id) {
     return NULL;
 }
 
-/* parser._SET_ENDS: SE, ST, GE, GS, IEA, ISA */
-static int is_set_end(Span sid) {
-    const Py_UCS1 *p = sid.p;
-    if (sid.n == 2)
+/* Whether a segment's id is one of parser._SET_ENDS: SE, ST, GE, GS, IEA, ISA */
+static int is_set_end(Span segment, Py_UCS1 element) {
+    const Py_UCS1 *p = segment.p;
+    Py_ssize_t n = segment.n;
+    if (n >= 2 && (n == 2 || p[2] == element))
         return (p[0] == 'S' && (p[1] == 'E' || p[1] == 'T')) ||
                (p[0] == 'G' && (p[1] == 'E' || p[1] == 'S'));
-    return sid.n == 3 && p[0] == 'I' &&
+    return n >= 3 && (n == 3 || p[3] == element) && p[0] == 'I' &&
            ((p[1] == 'E' && p[2] == 'A') || (p[1] == 'S' && p[2] == 'A'));
+}
+
+/* The ST02 values of a group (the parser's set): open addressing over spans, an empty
+ * slot having no bytes. A quadratic comparison of every pair cost a fifth of the reader's
+ * own time at 200 sets a group. */
+typedef struct {
+    Py_ssize_t mask; /* capacity - 1, capacity a power of two */
+    Span *slots;
+} ControlSet;
+
+/* Adds ``value`` (never empty: ST02 is required); 0 when it is there already. */
+static int controls_add(ControlSet *set, Span value) {
+    uint64_t hash = 14695981039346656037ULL; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < value.n; i++) hash = (hash ^ value.p[i]) * 1099511628211ULL;
+    for (Py_ssize_t at = (Py_ssize_t)(hash & (uint64_t)set->mask);; at = (at + 1) & set->mask) {
+        Span *slot = &set->slots[at];
+        if (slot->n == 0) { *slot = value; return 1; }
+        if (spans_equal(*slot, value)) return 0;
+    }
 }
 
 /* parse_transaction and _LoopBuilder.build for one ST..SE set starting at ``r->at`` */
 static int read_set(Reader *r, Builder *b, const Span *gs, int ngs, PyObject *transactions,
-                    Span *controls, Py_ssize_t ncontrols) {
+                    ControlSet *controls) {
     Span st[MAX_ELEMENTS], e[MAX_ELEMENTS];
     const Segments *segs = r->segments;
     int nst = split_elements(segs->items[r->at], r->element, st);
@@ -690,20 +709,13 @@ static int read_set(Reader *r, Builder *b, const Span *gs, int ngs, PyObject *tr
     Span set_id = st[1], control = st[2], convention = nst > 3 ? st[3] : (Span){NULL, 0};
     const GrammarRule *g = grammar_for(set_id);
     if (g == NULL || !spans_equal(convention, g->convention)) return DECLINE;
-    for (Py_ssize_t k = 0; k < ncontrols; k++)
-        if (spans_equal(controls[k], control)) return DECLINE; /* ST02 not unique */
-    controls[ncontrols] = control;
+    if (!controls_add(controls, control)) return DECLINE; /* ST02 not unique */
     /* _check_group_fit */
     if (!spans_equal(gs[1], g->functional_id)) return DECLINE;
     if (ngs > 8 && gs[8].n && !spans_equal(gs[8], convention)) return DECLINE;
     /* the body: up to SE, or an envelope segment that leaves it unclosed */
     Py_ssize_t start = r->at, end = start + 1;
-    for (; end < segs->count; end++) {
-        const Py_UCS1 *p = segs->items[end].p;
-        const Py_UCS1 *stop = memchr(p, r->element, (size_t)segs->items[end].n);
-        Span sid = {p, stop ? stop - p : segs->items[end].n};
-        if (is_set_end(sid)) break;
-    }
+    while (end < segs->count && !is_set_end(segs->items[end], r->element)) end++;
     if (end == segs->count) return DECLINE;
     int nse = split_elements(segs->items[end], r->element, e);
     if (nse < 0 || !span_eq(e[0], "SE")) return DECLINE;
@@ -808,8 +820,11 @@ static int read_group(Reader *r, Builder *b, PyObject *groups) {
     if (status < 0) return FAIL;
     PyObject *transactions = borrowed_attr(group, s_transactions);
     if (transactions == NULL) return FAIL;
-    Span *controls = PyMem_Malloc(sizeof(Span) * (size_t)segs->count);
-    if (controls == NULL) { PyErr_NoMemory(); return FAIL; }
+    /* a group holds fewer sets than half its segments: the set stays under half full */
+    ControlSet controls = {1, NULL};
+    while (controls.mask < segs->count) controls.mask = controls.mask * 2 + 1;
+    controls.slots = PyMem_Calloc((size_t)controls.mask + 1, sizeof(Span));
+    if (controls.slots == NULL) { PyErr_NoMemory(); return FAIL; }
     Py_ssize_t sets = 0;
     r->at++;
     status = DECLINE;
@@ -817,7 +832,7 @@ static int read_group(Reader *r, Builder *b, PyObject *groups) {
         int n = split_elements(segs->items[r->at], r->element, e);
         if (n < 0) break;
         if (span_eq(e[0], "ST")) {
-            status = read_set(r, b, gs, ngs, transactions, controls, sets);
+            status = read_set(r, b, gs, ngs, transactions, &controls);
             if (status != OK) break;
             sets++;
             status = DECLINE;
@@ -832,7 +847,7 @@ static int read_group(Reader *r, Builder *b, PyObject *groups) {
         }
         break; /* GE read, or anything else: a problem the parser reports */
     }
-    PyMem_Free(controls);
+    PyMem_Free(controls.slots);
     return status;
 }
 
@@ -883,6 +898,32 @@ done:
     Py_RETURN_NONE;
 }
 
+/* Whether a word of eight text bytes holds one below 0x20, a 0x7F or a space: only such a
+ * word needs the byte-by-byte look of ``byte_allowed``. Each test is exact about presence
+ * (a borrow can only spill into bytes above one that matched). */
+static inline int worth_a_look(uint64_t word) {
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t del = word ^ ones * 0x7F, space = word ^ ones * 0x20;
+    return ((((word - ones * 0x20) & ~word) | ((del - ones) & ~del) | ((space - ones) & ~space)) &
+            highs) != 0;
+}
+
+/* _holds_any for byte ``i``: a control character other than a delimiter or a line break is
+ * reported by the parser (0); a line break, or a space after a terminator, switches on
+ * stripping. */
+static inline int byte_allowed(const Reader *r, const Py_UCS1 *data, Py_ssize_t i, int *strip) {
+    Py_UCS1 c = data[i];
+    if (c < 0x20 || c == 0x7F) {
+        if (c == '\r' || c == '\n' || c == '\t') *strip = 1;
+        else if (c != r->element && c != r->terminator && c != r->component &&
+                 (r->repetition < 0 || c != r->repetition))
+            return 0;
+    } else if (c == ' ' && i && data[i - 1] == r->terminator) {
+        *strip = 1;
+    }
+    return 1;
+}
+
 static int one_char(PyObject *value, Py_UCS1 *out) {
     if (!PyUnicode_Check(value) || PyUnicode_GET_LENGTH(value) != 1) return 0;
     Py_UCS4 c = PyUnicode_READ_CHAR(value, 0);
@@ -922,20 +963,18 @@ static PyObject *native_read(PyObject *module, PyObject *const *args, Py_ssize_t
 
     const Py_UCS1 *data = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t size = PyUnicode_GET_LENGTH(text);
-    /* _holds_any: a control character other than a delimiter or a line break is
-     * reported by the parser; whitespace around terminators switches on stripping. */
+    /* _holds_any, a word at a time */
     int strip = 0;
-    for (Py_ssize_t i = 0; i < size; i++) {
-        Py_UCS1 c = data[i];
-        if (c < 0x20 || c == 0x7F) {
-            if (c == '\r' || c == '\n' || c == '\t') strip = 1;
-            else if (c != r.element && c != r.terminator && c != r.component &&
-                     (r.repetition < 0 || c != r.repetition))
-                Py_RETURN_NONE;
-        } else if (c == ' ' && i && data[i - 1] == r.terminator) {
-            strip = 1;
-        }
+    Py_ssize_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+        uint64_t word;
+        memcpy(&word, data + i, 8);
+        if (!worth_a_look(word)) continue;
+        for (Py_ssize_t k = i; k < i + 8; k++)
+            if (!byte_allowed(&r, data, k, &strip)) Py_RETURN_NONE;
     }
+    for (; i < size; i++)
+        if (!byte_allowed(&r, data, i, &strip)) Py_RETURN_NONE;
     /* _parse: split on the terminator, strip (if needed), drop empty segments */
     Segments segs = {0, 0, NULL};
     const Py_UCS1 *p = data, *end = data + size;
