@@ -82,16 +82,21 @@ def test_clean_corpus_files_are_read_natively(data: bytes) -> None:
     assert (assert_mirrors(data) is not None) is not inquiry
 
 
-def test_natively_read_segments_are_left_to_reference_counting() -> None:
-    """The segments and their element tuples are untracked; the loops stay tracked."""
+def test_natively_read_loop_trees_are_left_to_reference_counting() -> None:
+    """The loops, segments and their tuples are untracked: the GC never walks a parse tree.
+    The transaction set, which holds a mutable list of errors, stays tracked."""
     document = read_clean((_SHARED / _BENEFITS).read_bytes())
     assert document is not None
-    loops = list(document.transactions[0].root.walk())
+    transaction = document.transactions[0]
+    loops = list(transaction.root.walk())
     segments = [segment for loop in loops for segment in loop.segments]
     assert segments
+    assert len(loops) > 1
     assert all(type(s.elements) is tuple for s in segments)
     assert not any(gc.is_tracked(s) or gc.is_tracked(s.elements) for s in segments)
-    assert all(gc.is_tracked(loop) for loop in loops)
+    assert not any(gc.is_tracked(loop) or gc.is_tracked(loop.segments) for loop in loops)
+    assert not any(gc.is_tracked(loop.children) for loop in loops)
+    assert gc.is_tracked(transaction)
 
 
 @settings(max_examples=1000, deadline=None, database=None)

@@ -134,8 +134,8 @@ static GrammarRule *grammars = NULL;
 static int ngrammars = 0;
 static CodeSet functional_ids;
 static PyObject *t_document, *t_interchange, *t_group, *t_transaction, *t_loop, *t_segment;
-static PyObject *s_interchanges, *s_groups, *s_transactions, *s_root, *s_segments,
-    *s_children, *s_segment_count, *s_element, *s_component, *s_repetition, *s_segment;
+static PyObject *s_interchanges, *s_groups, *s_transactions, *s_root, *s_segment_count,
+    *s_element, *s_component, *s_repetition, *s_segment;
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
@@ -404,9 +404,25 @@ static PyObject *borrowed_attr(PyObject *owner, PyObject *name) {
 
 /* ---- placing segments in loops: parser._LoopBuilder ----------------------------------- */
 
+/* A loop being read: its segments and children are chained through ``Placed.next`` and
+ * ``Node.next_sibling``, since a loop gains children after later loops (an HL names its
+ * parent). The ``Loop`` objects are made once the set has been read (finished_tree). */
+typedef struct {
+    PyObject *loop_id; /* borrowed from the tables */
+    int first_segment, last_segment, nsegments;
+    int first_child, last_child, nchildren;
+    int next_sibling;
+    PyObject *loop; /* made by finished_tree, until its parent takes it */
+} Node;
+
+typedef struct {
+    PyObject *segment; /* owned until its loop's tuple takes it */
+    int next;          /* the next segment of the same loop */
+} Placed;
+
 typedef struct {
     int rule;
-    PyObject *segments, *children; /* borrowed: the tree owns them */
+    int node; /* the loop in Builder.nodes */
     int *counts;
     uint64_t *child_loops; /* loop id numbers of child loops (header and HL loops only) */
     int hl;                /* this frame's HL entry, or -1 */
@@ -415,7 +431,7 @@ typedef struct {
 typedef struct {
     Span level;
     Span flag; /* HL04 */
-    PyObject *children;
+    int node;
     int counts[MAX_SIDS];
     uint64_t child_loops;
     int rule;
@@ -439,26 +455,108 @@ typedef struct {
     int has_response_only;
     LevelEntry *levels;
     int nlevels, level_capacity;
+    Node *nodes;
+    int nnodes, node_capacity;
+    Placed *placed;
+    int nplaced, placed_capacity;
 } Builder;
 
-static int open_loop(Builder *b, int rule, Frame *parent, PyObject *segment, int hl) {
+/* The next free entry of a growable array, or NULL (MemoryError) when it cannot grow. */
+static void *grown(void **items, int *count, int *capacity, size_t size) {
+    if (*count == *capacity) {
+        int more = *capacity ? *capacity * 2 : 64;
+        void *bigger = PyMem_Realloc(*items, size * (size_t)more);
+        if (bigger == NULL) { PyErr_NoMemory(); return NULL; }
+        *items = bigger;
+        *capacity = more;
+    }
+    return (char *)*items + size * (size_t)(*count)++;
+}
+
+/* Keeps ``segment`` (a new reference, taken over) for the set being read; its index. */
+static int keep_segment(Builder *b, PyObject *segment) {
+    Placed *entry = grown((void **)&b->placed, &b->nplaced, &b->placed_capacity, sizeof *entry);
+    if (entry == NULL) { Py_DECREF(segment); return -1; }
+    *entry = (Placed){segment, -1};
+    return b->nplaced - 1;
+}
+
+static void add_to_node(Builder *b, int node, int segment) {
+    Node *owner = &b->nodes[node];
+    if (owner->nsegments++) b->placed[owner->last_segment].next = segment;
+    else owner->first_segment = segment;
+    owner->last_segment = segment;
+}
+
+/* A new loop under ``parent`` (-1 for the root) with ``segment`` first; its index. */
+static int new_node(Builder *b, PyObject *loop_id, int parent, int segment) {
+    Node *node = grown((void **)&b->nodes, &b->nnodes, &b->node_capacity, sizeof *node);
+    if (node == NULL) return -1;
+    int index = b->nnodes - 1;
+    *node = (Node){loop_id, -1, -1, 0, -1, -1, 0, -1, NULL};
+    if (parent >= 0) {
+        Node *owner = &b->nodes[parent];
+        if (owner->nchildren++) b->nodes[owner->last_child].next_sibling = index;
+        else owner->first_child = index;
+        owner->last_child = index;
+    }
+    if (segment >= 0) add_to_node(b, index, segment);
+    return index;
+}
+
+/* The set's loops as ``Loop`` objects, made from the last back so that a loop's children
+ * exist before it; returns the root. Each tuple takes over the references the builder
+ * held, so nothing is counted twice. The tree holds only tuples, strings and untracked
+ * segments, so the loops and their tuples are untracked too: the GC never sees it. */
+static PyObject *finished_tree(Builder *b) {
+    for (int i = b->nnodes - 1; i >= 0; i--) {
+        Node *node = &b->nodes[i];
+        PyObject *segments = PyTuple_New(node->nsegments);
+        if (segments == NULL) return NULL;
+        for (int k = node->first_segment, j = 0; j < node->nsegments; k = b->placed[k].next, j++) {
+            PyTuple_SET_ITEM(segments, j, b->placed[k].segment);
+            b->placed[k].segment = NULL;
+        }
+        PyObject_GC_UnTrack(segments);
+        PyObject *children = PyTuple_New(node->nchildren); /* () is a shared singleton */
+        if (children == NULL) { Py_DECREF(segments); return NULL; }
+        for (int k = node->first_child, j = 0; j < node->nchildren; k = b->nodes[k].next_sibling, j++) {
+            PyTuple_SET_ITEM(children, j, b->nodes[k].loop);
+            b->nodes[k].loop = NULL;
+        }
+        if (node->nchildren) PyObject_GC_UnTrack(children);
+        PyObject *args[3] = {node->loop_id, segments, children};
+        node->loop = PyObject_Vectorcall(t_loop, args, 3, NULL);
+        Py_DECREF(segments);
+        Py_DECREF(children);
+        if (node->loop == NULL) return NULL;
+        PyObject_GC_UnTrack(node->loop);
+    }
+    PyObject *root = b->nodes[0].loop;
+    b->nodes[0].loop = NULL;
+    return root;
+}
+
+/* Drops whatever a set left behind (all of it when reading it stopped half way). */
+static void release_set(Builder *b) {
+    for (int i = 0; i < b->nplaced; i++) Py_XDECREF(b->placed[i].segment);
+    for (int i = 0; i < b->nnodes; i++) Py_XDECREF(b->nodes[i].loop);
+    b->nplaced = b->nnodes = 0;
+}
+
+static int open_loop(Builder *b, int rule, Frame *parent, int segment, int hl) {
     if (b->depth >= MAX_DEPTH) return DECLINE;
     const LoopRule *spec = &loops[rule];
-    PyObject *loop = PyObject_CallOneArg(t_loop, spec->loop_id);
-    if (loop == NULL) return FAIL;
-    int status = PyList_Append(parent->children, loop);
-    Py_DECREF(loop); /* the parent's children list owns it now */
-    if (status < 0) return FAIL;
+    int node = new_node(b, spec->loop_id, parent->node, segment);
+    if (node < 0) return FAIL;
     Frame *frame = &b->stack[b->depth];
     frame->rule = rule;
-    if ((frame->segments = borrowed_attr(loop, s_segments)) == NULL) return FAIL;
-    if ((frame->children = borrowed_attr(loop, s_children)) == NULL) return FAIL;
-    if (PyList_Append(frame->segments, segment) < 0) return FAIL;
+    frame->node = node;
     *parent->child_loops |= (uint64_t)1 << spec->loop_id_number;
     frame->hl = hl;
     if (hl >= 0) {
         LevelEntry *entry = &b->levels[hl];
-        entry->children = frame->children;
+        entry->node = node;
         frame->counts = entry->counts;
         frame->child_loops = &entry->child_loops;
     } else {
@@ -490,9 +588,8 @@ static int after_append(Builder *b, int sid, const Span *e, int n, int used) {
 
 /* One more segment of an open loop: appended and counted; the root loop's first
  * segment and first BHT are noted for the closing checks. Returns the new count. */
-static int add_segment(Builder *b, Frame *frame, int sid, const Span *e, int n,
-                       PyObject *segment) {
-    if (PyList_Append(frame->segments, segment) < 0) return -1;
+static int add_segment(Builder *b, Frame *frame, int sid, const Span *e, int n, int segment) {
+    add_to_node(b, frame->node, segment);
     if (frame == &b->stack[0]) {
         if (b->root_first < 0) b->root_first = sid;
         if (sid == sid_bht && !b->has_bht) {
@@ -505,7 +602,7 @@ static int add_segment(Builder *b, Frame *frame, int sid, const Span *e, int n,
 
 /* _place: the open loop (innermost first) the segment continues, repeats or opens a
  * child of; a segment that fits none is misplaced, which is declined. */
-static int place(Builder *b, int sid, const Span *e, int n, PyObject *segment) {
+static int place(Builder *b, int sid, const Span *e, int n, int segment) {
     for (int depth = b->depth; depth > 0; depth--) {
         Frame *frame = &b->stack[depth - 1];
         const LoopRule *spec = &loops[frame->rule];
@@ -523,14 +620,14 @@ static int place(Builder *b, int sid, const Span *e, int n, PyObject *segment) {
         if (spec->seg_max[sid]) {
             b->depth = depth;
             int used = add_segment(b, frame, sid, e, n, segment);
-            return used < 0 ? FAIL : after_append(b, sid, e, n, used);
+            return after_append(b, sid, e, n, used);
         }
     }
     return DECLINE;
 }
 
 /* _place_hl, clean case only: a known level under an allowed parent, numbered in order */
-static int place_level(Builder *b, const Span *e, int n, PyObject *segment) {
+static int place_level(Builder *b, const Span *e, int n, int segment) {
     Span empty = {NULL, 0};
     Span hl_id = n > 1 ? e[1] : empty, parent_id = n > 2 ? e[2] : empty;
     Span level = n > 3 ? e[3] : empty, flag = n > 4 ? e[4] : empty;
@@ -570,7 +667,7 @@ static int place_level(Builder *b, const Span *e, int n, PyObject *segment) {
     if (parent >= 0) {
         LevelEntry *owner = &b->levels[parent];
         owner->has_child_level = 1;
-        parent_frame.children = owner->children;
+        parent_frame.node = owner->node;
         parent_frame.child_loops = &owner->child_loops;
     }
     b->depth = 1;
@@ -697,7 +794,67 @@ static int controls_add(ControlSet *set, Span value) {
     }
 }
 
-/* parse_transaction and _LoopBuilder.build for one ST..SE set starting at ``r->at`` */
+/* _LoopBuilder.build: the segments between ST (at ``start``) and SE (at ``end``) placed in
+ * the builder's loops, each checked; DECLINE at the first thing the parser would report. */
+static int build_set(Reader *r, Builder *b, const GrammarRule *g, Py_ssize_t start,
+                     Py_ssize_t end) {
+    Span e[MAX_ELEMENTS];
+    const Segments *segs = r->segments;
+    b->grammar = g;
+    b->hierarchical = g->nplacements > 0;
+    b->depth = 1;
+    b->nlevels = 0;
+    b->root_first = -1;
+    b->has_bht = 0;
+    b->has_response_only = 0;
+    b->root_loops = 0;
+    memset(b->root_counts, 0, sizeof b->root_counts);
+    Frame *top = &b->stack[0];
+    top->rule = g->header;
+    top->hl = -1;
+    top->counts = b->root_counts;
+    top->child_loops = &b->root_loops;
+    if ((top->node = new_node(b, loops[g->header].loop_id, -1, -1)) < 0) return FAIL;
+
+    for (Py_ssize_t i = start + 1; i < end; i++) {
+        int n = split_elements(segs->items[i], r->element, e);
+        int sid = n < 0 ? -1 : sid_of(e[0]);
+        if (sid < 0 || !segment_ok(sid, e, n, r->component, r->repetition)) return DECLINE;
+        for (int k = 0; k < g->nresponse_only; k++)
+            b->has_response_only |= sid == g->response_only[k];
+        PyObject *made = new_segment(sid, e, n, i - start + 1);
+        int segment = made == NULL ? -1 : keep_segment(b, made);
+        if (segment < 0) return FAIL;
+        Frame *frame = &b->stack[b->depth - 1];
+        const LoopRule *spec = &loops[frame->rule];
+        int status;
+        if (spec->member_limit[sid] >= 0) {
+            int used = add_segment(b, frame, sid, e, n, segment);
+            status = used <= spec->member_limit[sid] ? OK : after_append(b, sid, e, n, used);
+        } else {
+            int child = -1;
+            const OpenTable *table = spec->opens[sid];
+            if (table != NULL && sid != spec->trigger) {
+                Py_ssize_t at = n > 1 ? codes_index(&table->qualifiers, e[1]) : -1;
+                child = at >= 0 ? table->child[at] : table->fallback;
+            } else if (sid == spec->trigger && b->depth > 1 && !spec->is_header &&
+                       !(sid == sid_hl && b->hierarchical) && trigger_fits(spec, e, n)) {
+                child = frame->rule; /* the loop again: a sibling */
+                b->depth--;
+            }
+            if (child >= 0)
+                status = open_loop(b, child, &b->stack[b->depth - 1], segment, -1);
+            else if (sid == sid_hl && b->hierarchical)
+                status = place_level(b, e, n, segment);
+            else
+                status = place(b, sid, e, n, segment);
+        }
+        if (status != OK) return status;
+    }
+    return OK;
+}
+
+/* parse_transaction for one ST..SE set starting at ``r->at`` */
 static int read_set(Reader *r, Builder *b, const Span *gs, int ngs, PyObject *transactions,
                     ControlSet *controls) {
     Span st[MAX_ELEMENTS], e[MAX_ELEMENTS];
@@ -743,66 +900,16 @@ static int read_set(Reader *r, Builder *b, const Span *gs, int ngs, PyObject *tr
     status = PyObject_SetAttr(transaction, s_segment_count, count);
     Py_DECREF(count);
     if (status < 0) return FAIL;
-    PyObject *root = borrowed_attr(transaction, s_root);
-    if (root == NULL) return FAIL;
-
-    /* the builder, reset for this set */
-    b->grammar = g;
-    b->hierarchical = g->nplacements > 0;
-    b->depth = 1;
-    b->nlevels = 0;
-    b->root_first = -1;
-    b->has_bht = 0;
-    b->has_response_only = 0;
-    b->root_loops = 0;
-    memset(b->root_counts, 0, sizeof b->root_counts);
-    Frame *top = &b->stack[0];
-    top->rule = g->header;
-    top->hl = -1;
-    top->counts = b->root_counts;
-    top->child_loops = &b->root_loops;
-    if ((top->segments = borrowed_attr(root, s_segments)) == NULL) return FAIL;
-    if ((top->children = borrowed_attr(root, s_children)) == NULL) return FAIL;
-
-    for (Py_ssize_t i = start + 1; i < end; i++) {
-        int n = split_elements(segs->items[i], r->element, e);
-        int sid = n < 0 ? -1 : sid_of(e[0]);
-        if (sid < 0 || !segment_ok(sid, e, n, r->component, r->repetition)) return DECLINE;
-        for (int k = 0; k < g->nresponse_only; k++)
-            b->has_response_only |= sid == g->response_only[k];
-        PyObject *segment = new_segment(sid, e, n, i - start + 1);
-        if (segment == NULL) return FAIL;
-        Frame *frame = &b->stack[b->depth - 1];
-        const LoopRule *spec = &loops[frame->rule];
-        if (spec->member_limit[sid] >= 0) {
-            int used = add_segment(b, frame, sid, e, n, segment);
-            status = used < 0 ? FAIL
-                     : used <= spec->member_limit[sid] ? OK
-                     : after_append(b, sid, e, n, used);
-        } else {
-            int child = -1;
-            const OpenTable *table = spec->opens[sid];
-            if (table != NULL && sid != spec->trigger) {
-                Py_ssize_t at = n > 1 ? codes_index(&table->qualifiers, e[1]) : -1;
-                child = at >= 0 ? table->child[at] : table->fallback;
-            } else if (sid == spec->trigger && b->depth > 1 && !spec->is_header &&
-                       !(sid == sid_hl && b->hierarchical) && trigger_fits(spec, e, n)) {
-                child = frame->rule; /* the loop again: a sibling */
-                b->depth--;
-            }
-            if (child >= 0)
-                status = open_loop(b, child, &b->stack[b->depth - 1], segment, -1);
-            else if (sid == sid_hl && b->hierarchical)
-                status = place_level(b, e, n, segment);
-            else
-                status = place(b, sid, e, n, segment);
-        }
-        Py_DECREF(segment);
-        if (status != OK) return status;
+    status = build_set(r, b, g, start, end);
+    if (status == OK && !set_complete(b)) status = DECLINE;
+    if (status == OK) {
+        PyObject *root = finished_tree(b);
+        status = root == NULL || PyObject_SetAttr(transaction, s_root, root) < 0 ? FAIL : OK;
+        Py_XDECREF(root);
     }
-    if (!set_complete(b)) return DECLINE;
-    r->at = end + 1;
-    return OK;
+    release_set(b);
+    if (status == OK) r->at = end + 1;
+    return status;
 }
 
 static int read_group(Reader *r, Builder *b, PyObject *groups) {
@@ -890,6 +997,8 @@ static PyObject *read_document(Reader *r, PyObject *header) {
     }
 done:
     PyMem_Free(b->levels);
+    PyMem_Free(b->nodes);
+    PyMem_Free(b->placed);
     PyMem_Free(b);
     Py_XDECREF(interchange);
     if (status == OK) return document;
@@ -1376,8 +1485,6 @@ PyMODINIT_FUNC PyInit__native(void) {
     NAME(s_groups, "groups");
     NAME(s_transactions, "transactions");
     NAME(s_root, "root");
-    NAME(s_segments, "segments");
-    NAME(s_children, "children");
     NAME(s_segment_count, "segment_count");
     NAME(s_element, "element");
     NAME(s_component, "component");

@@ -70,14 +70,21 @@ class Segment:
 
 
 class Loop:
-    """One loop occurrence: its own segments (trigger first) and its child loops."""
+    """One loop occurrence: its own segments (trigger first) and its child loops.
+
+    A loop is built whole, once its set has been read, and holds tuples: like a segment,
+    it refers to nothing that could lead back to it, so the native reader takes the whole
+    tree out of the cyclic GC's care.
+    """
 
     __slots__ = ("children", "loop_id", "segments")
 
-    def __init__(self, loop_id: str) -> None:
+    def __init__(
+        self, loop_id: str, segments: tuple[Segment, ...] = (), children: tuple[Loop, ...] = ()
+    ) -> None:
         self.loop_id = loop_id
-        self.segments: list[Segment] = []
-        self.children: list[Loop] = []
+        self.segments = segments
+        self.children = children
 
     def first(self, segment_id: str) -> Segment | None:
         """The first segment with ``segment_id`` in this loop (not its children)."""
@@ -126,9 +133,9 @@ def new_segment(elements: tuple[str, ...], position: int) -> Segment:
     return Segment(elements, position)
 
 
-def new_loop(loop_id: str) -> Loop:
-    """``Loop(loop_id)`` as a plain function, for the native reader (see ``new_segment``)."""
-    return Loop(loop_id)
+def new_loop(loop_id: str, segments: tuple[Segment, ...], children: tuple[Loop, ...]) -> Loop:
+    """``Loop(...)`` as a plain function, for the native reader (see ``new_segment``)."""
+    return Loop(loop_id, segments, children)
 
 
 class TransactionSet:

@@ -541,7 +541,7 @@ def parse_transaction(
         )
     if grammar is None:
         errors.append(_set_error(transaction, f"transaction set {set_id!r} is not supported", "1"))
-        transaction.root.segments = [Segment(e, n) for n, e in enumerate(body, 1)]
+        transaction.root = Loop("HEADER", tuple([Segment(e, n) for n, e in enumerate(body, 1)]))
         return transaction
     if convention != x12codes.CONVENTIONS[set_id]:  # the expected one needs no more
         variants = CONVENTION_GRAMMARS.get((set_id, convention))
@@ -611,8 +611,36 @@ def _check_convention(transaction: TransactionSet) -> None:
             )
 
 
+class _OpenLoop:
+    """A loop while its set is being read: segments and child loops may still come (a
+    parent HL gains children after later HLs), so the ``Loop`` is made once the set ends."""
+
+    __slots__ = ("children", "loop_id", "segments")
+
+    def __init__(self, loop_id: str, segments: list[Segment]) -> None:
+        self.loop_id = loop_id
+        self.segments = segments
+        self.children: list[_OpenLoop] = []
+
+
+def _finished(opened: list[_OpenLoop]) -> Loop:
+    """The tree of ``opened`` (the root first, every loop after its parent) as ``Loop``s.
+
+    Built from the last loop back, so each loop's children are made before it.
+    """
+    made: dict[int, Loop] = {}
+    for loop in reversed(opened):
+        children = loop.children
+        made[id(loop)] = Loop(
+            loop.loop_id,
+            tuple(loop.segments),
+            tuple([made[id(c)] for c in children]) if children else (),
+        )
+    return made[id(opened[0])]
+
+
 #: What ``_LoopBuilder`` records per HL01: level code, loop, HL segment, segment counts.
-_HLEntry = tuple[str, Loop, Segment, dict[str, int]]
+_HLEntry = tuple[str, _OpenLoop, Segment, dict[str, int]]
 _NO_PLACEMENT: Final[tuple[None, frozenset[str]]] = (None, frozenset())
 
 
@@ -634,6 +662,7 @@ class _LoopBuilder:
         "errors",
         "grammar",
         "hl_ids",
+        "opened",
         "parents_seen",
         "repetition",
         "root",
@@ -651,9 +680,13 @@ class _LoopBuilder:
         self.errors = transaction.errors
         self.component = delimiters.component
         self.repetition = delimiters.repetition
-        self.root = transaction.root
+        self.root = _OpenLoop("HEADER", [])
+        # Every loop opened, in order: a parent always before its children.
+        self.opened = [self.root]
         # The open loops, innermost last: (spec, loop, segment counts).
-        self.stack: list[tuple[LoopSpec, Loop, dict[str, int]]] = [(grammar.header, self.root, {})]
+        self.stack: list[tuple[LoopSpec, _OpenLoop, dict[str, int]]] = [
+            (grammar.header, self.root, {})
+        ]
         # HL01 -> (level code, loop, HL segment, segment counts) for parent lookup and the
         # closing checks.
         self.hl_ids: dict[str, _HLEntry] = {}
@@ -721,9 +754,9 @@ class _LoopBuilder:
                     loop = stack[-1][1]
                 if child is not None:
                     placed = child.loop_id
-                    opened = Loop(placed)
-                    opened.segments.append(segment)
+                    opened = _OpenLoop(placed, [segment])
                     loop.children.append(opened)
+                    self.opened.append(opened)
                     spec, loop, counts = child, opened, {}
                     stack.append((spec, loop, counts))
                 else:
@@ -745,6 +778,7 @@ class _LoopBuilder:
             # Checked after each segment rather than before the next: the same cut-off.
             if len(errors) > MAX_ERRORS_PER_SET:
                 break
+        self.transaction.root = _finished(self.opened)
         self._check_required()
         # map/itemgetter keep the common case (no HCR or AAA at all) in C.
         if self.grammar.set_id == _RESPONSE_SET and not _RESPONSE_ONLY.isdisjoint(
@@ -851,10 +885,10 @@ class _LoopBuilder:
         )
         return ""
 
-    def _open(self, spec: LoopSpec, parent: Loop, segment: Segment) -> str:
-        loop = Loop(spec.loop_id)
-        loop.segments.append(segment)
+    def _open(self, spec: LoopSpec, parent: _OpenLoop, segment: Segment) -> str:
+        loop = _OpenLoop(spec.loop_id, [segment])
         parent.children.append(loop)
+        self.opened.append(loop)
         self.stack.append((spec, loop, {}))
         return spec.loop_id
 
@@ -918,9 +952,9 @@ class _LoopBuilder:
             self.parents_seen.add(id(parent_loop))
         else:
             parent_loop = self.root
-        loop = Loop(spec.loop_id)
-        loop.segments.append(segment)
+        loop = _OpenLoop(spec.loop_id, [segment])
         parent_loop.children.append(loop)
+        self.opened.append(loop)
         counts: dict[str, int] = {}
         hl_ids[hl_id] = (level, loop, segment, counts)
         stack = self.stack
@@ -1031,10 +1065,11 @@ class _LoopBuilder:
     def _check_response_only(self) -> None:
         """A 278 that is not a response (BHT02 other than 11) carries no decision (HCR) and
         no request validation (AAA): the TR3s place both in the response only."""
-        bht = self.root.first("BHT")
+        root = self.transaction.root
+        bht = root.first("BHT")
         if bht is None or bht.get(2) == _RESPONSE_PURPOSE:
             return
-        for loop in self.root.walk():
+        for loop in root.walk():
             for segment in loop.segments:
                 if segment.id in _RESPONSE_ONLY:
                     self.errors.append(
@@ -1052,7 +1087,7 @@ class _LoopBuilder:
         grammar = self.grammar
         hl_ids = self.hl_ids
         required = grammar.required_levels
-        bht = self.root.first("BHT") if grammar.purposes else None
+        bht = self.transaction.root.first("BHT") if grammar.purposes else None
         if bht is not None:
             purpose = bht.get(2)
             # A value outside the element's code list was already reported by its check.
@@ -1120,7 +1155,7 @@ class _LoopBuilder:
                     )
                 )
 
-    def _check_loop(self, spec: LoopSpec, loop: Loop, counts: dict[str, int]) -> None:
+    def _check_loop(self, spec: LoopSpec, loop: _OpenLoop, counts: dict[str, int]) -> None:
         """Report the required segments and child loops ``loop`` lacks.
 
         ``counts`` holds every segment of the loop but its first (the trigger, placed
@@ -1137,7 +1172,7 @@ class _LoopBuilder:
             elif need not in counts and not (segments and segments[0].elements[0] == need):
                 self._missing(spec, loop, need)
 
-    def _missing(self, spec: LoopSpec, loop: Loop, need: str) -> None:
+    def _missing(self, spec: LoopSpec, loop: _OpenLoop, need: str) -> None:
         first = loop.segments[0] if loop.segments else None
         self.errors.append(
             segment_error(

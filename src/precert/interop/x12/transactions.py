@@ -387,7 +387,7 @@ def _padded(elements: tuple[str, ...], size: int) -> tuple[str, ...]:
     return elements + _PADS[missing] if missing > 0 else elements
 
 
-def _first_in(segments: list[Segment], segment_id: str, size: int) -> tuple[str, ...] | None:
+def _first_in(segments: tuple[Segment, ...], segment_id: str, size: int) -> tuple[str, ...] | None:
     """The first ``segment_id`` segment's elements, padded to ``size`` entries, or None."""
     for segment in segments:
         elements = segment.elements
