@@ -3,9 +3,11 @@
 Inputs are batches of one corpus transaction repeated with distinct control
 numbers (a 278 request, a 278 response, a 271), so every peer reads exactly
 the same bytes. The repetition flatters nobody as long as the codec keeps no
-cache keyed on segment or element content, and it keeps none; one that did
-would first need batches whose transactions differ (names, ids, dates, trace
-numbers), or it would make repeated segments free here and nowhere else.
+cache keyed on segment or element content, and it keeps none (the native
+reader shares a coded value's string from the code tables, which hold the same
+strings whatever the input); one that did would first need batches whose
+transactions differ (names, ids, dates, trace numbers), or it would make
+repeated segments free here and nowhere else.
 Peers, in the same run:
 
 * a bare ``str.split`` tokenization (segments, then elements): the floor;

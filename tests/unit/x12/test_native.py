@@ -99,6 +99,23 @@ def test_natively_read_loop_trees_are_left_to_reference_counting() -> None:
     assert gc.is_tracked(transaction)
 
 
+def test_coded_values_are_the_code_tables_own_strings() -> None:
+    """A value found in its element's code list is shared from the tables, the same object
+    in every document; any other value is a string of its own."""
+
+    def first_nm1(document: Document | None) -> tuple[str, ...]:
+        assert document is not None
+        root = document.transactions[0].root
+        return next(s.elements for loop in root.walk() for s in loop.segments if s.id == "NM1")
+
+    data = (_SHARED / _BENEFITS).read_bytes()
+    one, other = first_nm1(read_clean(data)), first_nm1(read_clean(data))
+    assert one[8] == "PI"  # NM108, from the identification code qualifiers
+    assert one[8] is other[8]
+    assert one[3] == other[3] == "ABC COMPANY"
+    assert one[3] is not other[3]
+
+
 @settings(max_examples=1000, deadline=None, database=None)
 @given(mutated())
 def test_mutated_files_read_alike(data: bytes) -> None:

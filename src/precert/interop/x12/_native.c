@@ -37,15 +37,26 @@ typedef struct {
     Py_ssize_t n;
 } Span;
 
-/* A set of short ASCII codes, each packed into one integer (span_key) and kept sorted,
- * so a search compares integers instead of following a pointer to bytes at every step.
- * X12 codes are at most 4 bytes; configure refuses one longer than KEY_BYTES. */
+/* A set of short ASCII codes, each packed into one integer (span_key) and found by
+ * hashing that integer into an open-addressing table at most half full: one or two
+ * integer comparisons, where a binary search over a few hundred service type codes took
+ * eight dependent steps. X12 codes are at most 4 bytes; configure refuses one longer than
+ * KEY_BYTES. A code's index is its place in the table's list, as given to configure. */
+typedef struct {
+    uint64_t key; /* EMPTY_KEY in a free slot */
+    Py_ssize_t at;
+} CodeSlot;
+
 typedef struct {
     Py_ssize_t count;
-    uint64_t *keys;
+    int shift; /* 64 - log2(slots) */
+    uint64_t mask;
+    CodeSlot *slots;
+    PyObject **values; /* the tables' own str by index (borrowed: keep_alive holds them) */
 } CodeSet;
 
 #define KEY_BYTES 7
+#define EMPTY_KEY UINT64_MAX /* no key: its length byte would be 255 */
 
 typedef struct ElementRule {
     int kind, lo, hi, required, repeat;
@@ -157,19 +168,23 @@ static inline int spans_equal(Span a, Span b) { return a.n == b.n && bytes_equal
  * the bytes, zero-padded. */
 static inline uint64_t span_key(Span value) {
     uint64_t key = (uint64_t)value.n;
-    for (Py_ssize_t i = 0; i < KEY_BYTES; i++) key = key << 8 | (i < value.n ? value.p[i] : 0);
-    return key;
+    for (Py_ssize_t i = 0; i < value.n; i++) key = key << 8 | value.p[i];
+    return key << 8 * (KEY_BYTES - value.n);
 }
 
-/* Where ``value`` stands in the sorted set, or -1. The search narrows to the last key not
- * above ``value`` with a conditional move per step, not a branch the CPU cannot guess. */
+static inline uint64_t first_slot(const CodeSet *set, uint64_t key) {
+    return (key * 0x9E3779B97F4A7C15ULL) >> set->shift; /* Fibonacci hashing */
+}
+
+/* The index of ``value`` in the set, or -1. */
 static Py_ssize_t codes_index(const CodeSet *set, Span value) {
-    if (value.n > KEY_BYTES || set->count == 0) return -1;
+    if (value.n > KEY_BYTES) return -1;
     uint64_t key = span_key(value);
-    const uint64_t *base = set->keys;
-    for (Py_ssize_t n = set->count; n > 1; n -= n / 2)
-        base = base[n / 2] <= key ? base + n / 2 : base;
-    return *base == key ? base - set->keys : -1;
+    for (uint64_t at = first_slot(set, key);; at = (at + 1) & set->mask) {
+        const CodeSlot *slot = &set->slots[at];
+        if (slot->key == key) return slot->at;
+        if (slot->key == EMPTY_KEY) return -1;
+    }
 }
 
 static int codes_contain(const CodeSet *set, Span value) { return codes_index(set, value) >= 0; }
@@ -252,7 +267,10 @@ static Py_ssize_t numeric_length(Span v, int decimal) {
     return all_digits(p, n) ? n : -1;
 }
 
-static int value_ok(const ElementRule *rule, Span v) {
+/* Whether ``v`` is a valid value. A code found in the element's list is also given in
+ * ``*code`` (when not NULL) as the tables' own string, which the element tuple then shares:
+ * the strings shared are the same few for any input, so this is no cache of the input. */
+static int value_ok(const ElementRule *rule, Span v, PyObject **code) {
     Py_ssize_t length;
     if (rule->kind == N0 || rule->kind == R) {
         length = numeric_length(v, rule->kind == R);
@@ -261,7 +279,12 @@ static int value_ok(const ElementRule *rule, Span v) {
         length = v.n;
     }
     if (length < rule->lo || length > rule->hi) return 0;
-    if (rule->kind == ID) return rule->codes == NULL || codes_contain(rule->codes, v);
+    if (rule->kind == ID) {
+        if (rule->codes == NULL) return 1;
+        Py_ssize_t at = codes_index(rule->codes, v);
+        if (at >= 0 && code != NULL) *code = rule->codes->values[at];
+        return at >= 0;
+    }
     if (rule->kind == DT) return valid_date(v);
     if (rule->kind == TM) return valid_time(v);
     return 1;
@@ -276,7 +299,7 @@ static int composite_ok(const ElementRule *rule, Span v, Py_UCS1 component) {
         Span part = {p, (stop ? stop : end) - p};
         if (index >= rule->ncomponents) return 0; /* too many components */
         const ElementRule *spec = &rule->components[index++];
-        if (part.n == 0 ? spec->required : !value_ok(spec, part)) return 0;
+        if (part.n == 0 ? spec->required : !value_ok(spec, part, NULL)) return 0;
         if (!stop) break;
         p = stop + 1;
     }
@@ -295,7 +318,7 @@ static int complex_ok(const ElementRule *rule, Span v, Py_UCS1 component, int re
         Span item = {p, (stop ? stop : end) - p};
         if (++count > rule->repeat) return 0;
         if (item.n && !(rule->kind == COMPOSITE ? composite_ok(rule, item, component)
-                                                : value_ok(rule, item)))
+                                                : value_ok(rule, item, NULL)))
             return 0;
         if (!stop) break;
         p = stop + 1;
@@ -305,8 +328,10 @@ static int complex_ok(const ElementRule *rule, Span v, Py_UCS1 component, int re
 
 /* segments.explain_segment finding nothing, plus the parser's DTP and DMG date checks
  * (parser._PLACED_CHECKS). ``e[0]`` is the segment id; ``n`` counts it too. */
-static int segment_ok(int sid, const Span *e, int n, Py_UCS1 component, int repetition) {
+static int segment_ok(int sid, const Span *e, int n, Py_UCS1 component, int repetition,
+                      PyObject **codes) {
     const SegmentRule *rule = sid_rule[sid];
+    if (codes != NULL) memset(codes, 0, sizeof(PyObject *) * (size_t)n);
     if (rule == NULL) return 1; /* a segment with no spec has no element check */
     int count = n - 1;
     if (count > rule->nelements) return 0;
@@ -317,7 +342,7 @@ static int segment_ok(int sid, const Span *e, int n, Py_UCS1 component, int repe
             if (es->required) return 0;
             continue;
         }
-        if (es->repeat == 1 && es->kind != COMPOSITE ? !value_ok(es, v)
+        if (es->repeat == 1 && es->kind != COMPOSITE ? !value_ok(es, v, codes ? &codes[i] : NULL)
                                                       : !complex_ok(es, v, component, repetition))
             return 0;
     }
@@ -354,13 +379,16 @@ static int segment_ok(int sid, const Span *e, int n, Py_UCS1 component, int repe
 
 /* A segment's elements: a tuple of strings, which the cyclic GC never needs to visit.
  * CPython untracks such a tuple itself at its first collection; untracked now, that
- * collection has nothing of the parse tree's segments to traverse. */
-static PyObject *element_tuple(int sid, const Span *e, int n) {
+ * collection has nothing of the parse tree's segments to traverse. A value segment_ok
+ * found in its code list (``codes[i]``) is the tables' string, shared. */
+static PyObject *element_tuple(int sid, const Span *e, int n, PyObject *const *codes) {
     PyObject *tuple = PyTuple_New(n);
     if (tuple == NULL) return NULL;
     PyTuple_SET_ITEM(tuple, 0, Py_NewRef(sid_str[sid]));
     for (int i = 1; i < n; i++) {
-        PyObject *value = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, e[i].p, e[i].n);
+        PyObject *value = codes[i] != NULL
+                              ? Py_NewRef(codes[i])
+                              : PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, e[i].p, e[i].n);
         if (value == NULL) { Py_DECREF(tuple); return NULL; }
         PyTuple_SET_ITEM(tuple, i, value);
     }
@@ -382,8 +410,9 @@ static PyObject *plain_list(const Span *e, int n) {
 /* A Segment holds only its elements tuple and its position, so it can take part in no
  * reference cycle (short of assigning it a tuple that holds the segment itself, against
  * its type): untracked, the GC never traverses the parse tree's segments. */
-static PyObject *new_segment(int sid, const Span *e, int n, Py_ssize_t position) {
-    PyObject *elements = element_tuple(sid, e, n);
+static PyObject *new_segment(int sid, const Span *e, int n, PyObject *const *codes,
+                             Py_ssize_t position) {
+    PyObject *elements = element_tuple(sid, e, n, codes);
     if (elements == NULL) return NULL;
     PyObject *number = PyLong_FromSsize_t(position);
     if (number == NULL) { Py_DECREF(elements); return NULL; }
@@ -799,6 +828,7 @@ static int controls_add(ControlSet *set, Span value) {
 static int build_set(Reader *r, Builder *b, const GrammarRule *g, Py_ssize_t start,
                      Py_ssize_t end) {
     Span e[MAX_ELEMENTS];
+    PyObject *codes[MAX_ELEMENTS];
     const Segments *segs = r->segments;
     b->grammar = g;
     b->hierarchical = g->nplacements > 0;
@@ -819,10 +849,11 @@ static int build_set(Reader *r, Builder *b, const GrammarRule *g, Py_ssize_t sta
     for (Py_ssize_t i = start + 1; i < end; i++) {
         int n = split_elements(segs->items[i], r->element, e);
         int sid = n < 0 ? -1 : sid_of(e[0]);
-        if (sid < 0 || !segment_ok(sid, e, n, r->component, r->repetition)) return DECLINE;
+        if (sid < 0 || !segment_ok(sid, e, n, r->component, r->repetition, codes))
+            return DECLINE;
         for (int k = 0; k < g->nresponse_only; k++)
             b->has_response_only |= sid == g->response_only[k];
-        PyObject *made = new_segment(sid, e, n, i - start + 1);
+        PyObject *made = new_segment(sid, e, n, codes, i - start + 1);
         int segment = made == NULL ? -1 : keep_segment(b, made);
         if (segment < 0) return FAIL;
         Frame *frame = &b->stack[b->depth - 1];
@@ -861,7 +892,8 @@ static int read_set(Reader *r, Builder *b, const Span *gs, int ngs, PyObject *tr
     const Segments *segs = r->segments;
     int nst = split_elements(segs->items[r->at], r->element, st);
     int sid_st = sid_of(st[0]);
-    if (nst < 0 || sid_st < 0 || !segment_ok(sid_st, st, nst, r->component, r->repetition))
+    if (nst < 0 || sid_st < 0 ||
+        !segment_ok(sid_st, st, nst, r->component, r->repetition, NULL))
         return DECLINE;
     Span set_id = st[1], control = st[2], convention = nst > 3 ? st[3] : (Span){NULL, 0};
     const GrammarRule *g = grammar_for(set_id);
@@ -1157,28 +1189,44 @@ static int to_key(PyObject *value, uint64_t *out) {
     return 0;
 }
 
-typedef struct {
-    uint64_t key; /* first, so compare_keys orders these too */
-    int child;
-} QualifiedChild;
-
-static int compare_keys(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+/* Fills ``set`` with ``count`` codes by their keys; the first of equal keys keeps its index. */
+static int index_codes(CodeSet *set, const uint64_t *keys, Py_ssize_t count) {
+    int bits = 1;
+    while (((Py_ssize_t)1 << bits) < 2 * count) bits++;
+    set->count = count;
+    set->shift = 64 - bits;
+    set->mask = ((uint64_t)1 << bits) - 1;
+    set->slots = PyMem_Malloc(sizeof(CodeSlot) << bits);
+    if (set->slots == NULL) { PyErr_NoMemory(); return -1; }
+    for (uint64_t at = 0; at <= set->mask; at++) set->slots[at] = (CodeSlot){EMPTY_KEY, -1};
+    for (Py_ssize_t i = 0; i < count; i++) {
+        uint64_t at = first_slot(set, keys[i]);
+        while (set->slots[at].key != EMPTY_KEY && set->slots[at].key != keys[i])
+            at = (at + 1) & set->mask;
+        if (set->slots[at].key == EMPTY_KEY) set->slots[at] = (CodeSlot){keys[i], i};
+    }
+    return 0;
 }
 
-/* A CodeSet from an iterable of str. */
+/* A CodeSet from an iterable of exact str, each kept as the value of its index. */
 static int to_codes(PyObject *iterable, CodeSet *out) {
     PyObject *items = PySequence_Tuple(iterable);
     if (items == NULL) return -1;
     Py_ssize_t n = PyTuple_GET_SIZE(items);
-    out->count = n;
-    out->keys = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
-    int status = out->keys == NULL ? (PyErr_NoMemory(), -1) : 0;
-    for (Py_ssize_t i = 0; status == 0 && i < n; i++)
-        status = to_key(PyTuple_GET_ITEM(items, i), &out->keys[i]);
+    uint64_t *keys = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
+    out->values = PyMem_Calloc((size_t)(n ? n : 1), sizeof(PyObject *));
+    int status = keys && out->values ? 0 : (PyErr_NoMemory(), -1);
+    for (Py_ssize_t i = 0; status == 0 && i < n; i++) {
+        out->values[i] = PyTuple_GET_ITEM(items, i);
+        status = to_key(out->values[i], &keys[i]);
+        if (status == 0 && !PyUnicode_CheckExact(out->values[i])) {
+            PyErr_SetString(PyExc_ValueError, "table codes must be exact str");
+            status = -1;
+        }
+    }
     Py_DECREF(items);
-    if (status == 0) qsort(out->keys, (size_t)n, sizeof(uint64_t), compare_keys);
+    if (status == 0) status = index_codes(out, keys, n);
+    PyMem_Free(keys);
     return status;
 }
 
@@ -1292,27 +1340,19 @@ static int to_loop_rule(PyObject *t, LoopRule *rule) {
         if (open == NULL) { PyErr_NoMemory(); return -1; }
         rule->opens[sid] = open;
         open->fallback = fallback;
-        /* (qualifier, child) pairs, sorted together by the qualifier's key */
+        /* (qualifier, child) pairs: the child at the qualifier's index */
         Py_ssize_t n = PyTuple_GET_SIZE(table);
-        QualifiedChild *pairs = PyMem_Calloc((size_t)n + 1, sizeof(QualifiedChild));
-        open->qualifiers.count = n;
-        open->qualifiers.keys = PyMem_Calloc((size_t)n + 1, sizeof(uint64_t));
+        uint64_t *keys = PyMem_Calloc((size_t)n + 1, sizeof(uint64_t));
         open->child = PyMem_Calloc((size_t)n + 1, sizeof(int));
-        int status = pairs && open->qualifiers.keys && open->child ? 0 : (PyErr_NoMemory(), -1);
+        int status = keys && open->child ? 0 : (PyErr_NoMemory(), -1);
         for (Py_ssize_t k = 0; status == 0 && k < n; k++) {
             PyObject *qualifier;
             status = PyArg_ParseTuple(PyTuple_GET_ITEM(table, k), "Ui", &qualifier,
-                                      &pairs[k].child)
-                         ? to_key(qualifier, &pairs[k].key) : -1;
+                                      &open->child[k])
+                         ? to_key(qualifier, &keys[k]) : -1;
         }
-        if (status == 0) {
-            qsort(pairs, (size_t)n, sizeof(QualifiedChild), compare_keys);
-            for (Py_ssize_t k = 0; k < n; k++) {
-                open->qualifiers.keys[k] = pairs[k].key;
-                open->child[k] = pairs[k].child;
-            }
-        }
-        PyMem_Free(pairs);
+        if (status == 0) status = index_codes(&open->qualifiers, keys, n);
+        PyMem_Free(keys);
         if (status < 0) return -1;
     }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(triggers); i++) {
