@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 from datetime import date
-from itertools import islice
 from typing import Final, NamedTuple, TypeVar
 
 from precert.interop.x12 import native
@@ -469,7 +468,9 @@ def _party(loop: Loop) -> Party:
     references: list[tuple[str, str]] = []
     rejections: list[Rejection] = []
     per = n3 = n4 = prv = dmg = ins = None
-    for segment in islice(segments, 1, None):
+    # The NM1, read above, matches none of the branches: a plain loop over a tuple beats
+    # skipping it with islice.
+    for segment in segments:
         e = segment.elements
         sid = e[0]
         if sid == "REF":
@@ -647,9 +648,6 @@ _ReviewLevel = tuple[
 
 def _review_level(loop: Loop, component: str) -> _ReviewLevel:
     """Read a 2000E (patient event) or 2000F (service) loop's own segments in one pass."""
-    segments = loop.segments
-    # The HL trigger holds nothing the views read.
-    start = 1 if segments and segments[0].elements[0] == "HL" else 0
     loop_id = loop.loop_id
     traces: list[Trace] = []
     references: list[tuple[str, str]] = []
@@ -658,7 +656,8 @@ def _review_level(loop: Loop, component: str) -> _ReviewLevel:
     attachments: tuple[Attachment, ...] = ()
     rejections: tuple[Rejection, ...] = ()
     um = hcr = hsd = hi = cl1 = msg = sv1 = sv2 = sv3 = None
-    for segment in islice(segments, start, None):
+    # The HL trigger holds nothing the views read, and matches none of the branches.
+    for segment in loop.segments:
         e = segment.elements
         sid = e[0]
         if sid == "TRN":
@@ -803,8 +802,8 @@ def _benefit(loop: Loop, repetition: str) -> Benefit:
     messages: tuple[str, ...] = ()
     rejections: tuple[Rejection, ...] = ()
     related: tuple[Party, ...] = ()
-    # The EB trigger is read above; the rest of the loop in one pass.
-    for segment in islice(segments, 1, None):
+    # The EB trigger, read above, matches none of the branches.
+    for segment in segments:
         e = segment.elements
         sid = e[0]
         if sid == "DTP":
