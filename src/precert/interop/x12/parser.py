@@ -622,21 +622,16 @@ class _OpenLoop:
         self.segments = segments
         self.children: list[_OpenLoop] = []
 
-
-def _finished(opened: list[_OpenLoop]) -> Loop:
-    """The tree of ``opened`` (the root first, every loop after its parent) as ``Loop``s.
-
-    Built from the last loop back, so each loop's children are made before it.
-    """
-    made: dict[int, Loop] = {}
-    for loop in reversed(opened):
-        children = loop.children
-        made[id(loop)] = Loop(
-            loop.loop_id,
-            tuple(loop.segments),
-            tuple([made[id(c)] for c in children]) if children else (),
+    def finished(self) -> Loop:
+        """This loop and those below it as ``Loop``s. The recursion is as deep as the
+        loops nest: a few levels in a valid set, and no deeper than the error cap allows
+        HLs under a parent of the wrong level."""
+        children = self.children
+        return Loop(
+            self.loop_id,
+            tuple(self.segments),
+            tuple([c.finished() for c in children]) if children else (),
         )
-    return made[id(opened[0])]
 
 
 #: What ``_LoopBuilder`` records per HL01: level code, loop, HL segment, segment counts.
@@ -662,7 +657,6 @@ class _LoopBuilder:
         "errors",
         "grammar",
         "hl_ids",
-        "opened",
         "parents_seen",
         "repetition",
         "root",
@@ -681,8 +675,6 @@ class _LoopBuilder:
         self.component = delimiters.component
         self.repetition = delimiters.repetition
         self.root = _OpenLoop("HEADER", [])
-        # Every loop opened, in order: a parent always before its children.
-        self.opened = [self.root]
         # The open loops, innermost last: (spec, loop, segment counts).
         self.stack: list[tuple[LoopSpec, _OpenLoop, dict[str, int]]] = [
             (grammar.header, self.root, {})
@@ -756,7 +748,6 @@ class _LoopBuilder:
                     placed = child.loop_id
                     opened = _OpenLoop(placed, [segment])
                     loop.children.append(opened)
-                    self.opened.append(opened)
                     spec, loop, counts = child, opened, {}
                     stack.append((spec, loop, counts))
                 else:
@@ -778,7 +769,7 @@ class _LoopBuilder:
             # Checked after each segment rather than before the next: the same cut-off.
             if len(errors) > MAX_ERRORS_PER_SET:
                 break
-        self.transaction.root = _finished(self.opened)
+        self.transaction.root = self.root.finished()
         self._check_required()
         # map/itemgetter keep the common case (no HCR or AAA at all) in C.
         if self.grammar.set_id == _RESPONSE_SET and not _RESPONSE_ONLY.isdisjoint(
@@ -888,7 +879,6 @@ class _LoopBuilder:
     def _open(self, spec: LoopSpec, parent: _OpenLoop, segment: Segment) -> str:
         loop = _OpenLoop(spec.loop_id, [segment])
         parent.children.append(loop)
-        self.opened.append(loop)
         self.stack.append((spec, loop, {}))
         return spec.loop_id
 
@@ -954,7 +944,6 @@ class _LoopBuilder:
             parent_loop = self.root
         loop = _OpenLoop(spec.loop_id, [segment])
         parent_loop.children.append(loop)
-        self.opened.append(loop)
         counts: dict[str, int] = {}
         hl_ids[hl_id] = (level, loop, segment, counts)
         stack = self.stack
