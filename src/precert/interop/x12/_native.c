@@ -549,7 +549,8 @@ static PyObject *finished_tree(Builder *b) {
         PyObject_GC_UnTrack(segments);
         PyObject *children = PyTuple_New(node->nchildren); /* () is a shared singleton */
         if (children == NULL) { Py_DECREF(segments); return NULL; }
-        for (int k = node->first_child, j = 0; j < node->nchildren; k = b->nodes[k].next_sibling, j++) {
+        for (int k = node->first_child, j = 0; j < node->nchildren;
+             k = b->nodes[k].next_sibling, j++) {
             PyTuple_SET_ITEM(children, j, b->nodes[k].loop);
             b->nodes[k].loop = NULL;
         }
