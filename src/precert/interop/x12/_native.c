@@ -680,15 +680,10 @@ static int place_level(Builder *b, const Span *e, int n, int segment) {
         parent_level = b->levels[parent].level;
     }
     if (!codes_contain(&placement->parents, parent_level)) return DECLINE;
-    if (b->nlevels == b->level_capacity) {
-        int capacity = b->level_capacity ? b->level_capacity * 2 : 16;
-        LevelEntry *grown = PyMem_Realloc(b->levels, sizeof(LevelEntry) * (size_t)capacity);
-        if (grown == NULL) { PyErr_NoMemory(); return FAIL; }
-        b->levels = grown;
-        b->level_capacity = capacity;
-    }
-    int index = b->nlevels++;
-    LevelEntry *entry = &b->levels[index];
+    LevelEntry *entry =
+        grown((void **)&b->levels, &b->nlevels, &b->level_capacity, sizeof *entry);
+    if (entry == NULL) return FAIL;
+    int index = b->nlevels - 1;
     memset(entry, 0, sizeof *entry);
     entry->level = level;
     entry->flag = flag;
